@@ -1,0 +1,5 @@
+"""``python -m cib``."""
+
+from .cli import main
+
+main(prog_name="cib")

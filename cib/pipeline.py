@@ -1,0 +1,273 @@
+"""``cib.detect``: the one-call front end over all stages, and the :class:`Detection` it returns."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .coaction import coactions as _coactions
+from .coaction import combine_edges, edges_per_kind, self_repeats
+from .communities import METHODS, find_communities
+from .graph import threshold_edges, to_igraph, to_networkx
+from .nullmodel import cluster_pvalues, edge_significance
+from .params import check_choice, check_number, parse_duration, parse_kinds
+from .schema import validate_actions
+from .scoring import cluster_table, evidence_table, intra_cluster, member_table
+from .traces import DEFAULT_KINDS, KINDS, build_traces
+
+__all__ = ["Detection", "detect"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Detection:
+    """The result of :func:`detect`.
+
+    Attributes
+    ----------
+    clusters : DataFrame
+        CLUSTERS, ranked (``rank`` 1 is the strongest); ``flagged`` marks the ones reported as
+        coordinated.
+    members : DataFrame
+        MEMBERS: every account of the graph with its cluster (-1: none) and figures.
+    edges : DataFrame
+        Combined EDGES with ``weight >= min_weight``, with their significance (``n_common``,
+        ``expected``, ``p_value``, ``q_value``, ``significant``: ``q_value <= alpha``) and the
+        clusters of both ends (``cluster_u``, ``cluster_v``). The account graph is made of the
+        significant ones.
+    evidence : DataFrame
+        EVIDENCE: per cluster, the objects its members co-acted on.
+    edges_by_kind : DataFrame
+        EDGES per kind, before the ``min_weight`` threshold.
+    coactions : DataFrame
+        COACTIONS (every pair of traces in the window).
+    traces : DataFrame
+        TRACES.
+    rejects : DataFrame
+        REJECTS from reading the input (empty when the actions came from a DataFrame).
+    manifest : dict
+        Parameters, versions, counts and stage timings.
+    """
+
+    clusters: pd.DataFrame
+    members: pd.DataFrame
+    edges: pd.DataFrame
+    evidence: pd.DataFrame
+    edges_by_kind: pd.DataFrame
+    coactions: pd.DataFrame
+    traces: pd.DataFrame
+    rejects: pd.DataFrame
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        """The flagged clusters, in rank order."""
+        return self.clusters[self.clusters["flagged"]].reset_index(drop=True)
+
+    @property
+    def graph_edges(self) -> pd.DataFrame:
+        """The edges of the account graph (the significant ones)."""
+        return self.edges[self.edges["significant"]].reset_index(drop=True)
+
+    def to_networkx(self):
+        """The account graph as a networkx Graph, with MEMBERS columns as node attributes."""
+        return to_networkx(self.graph_edges, self.members)
+
+    def to_igraph(self):
+        """The account graph as an igraph Graph (vertex attribute ``name`` = account id)."""
+        return to_igraph(self.graph_edges, accounts=self.members["account_id"].tolist())
+
+    def summary(self, top: int = 10) -> str:
+        """A short ranked text summary of the clusters (what ``cib detect`` prints)."""
+        c = self.clusters
+        n_flag = int(c["flagged"].sum()) if len(c) else 0
+        m = self.manifest.get("counts", {})
+        lines = [f"{m.get('actions', '?')} actions, {m.get('traces', '?')} traces, "
+                 f"{m.get('coactions', '?')} co-actions; {m.get('candidate_edges', '?')} account pairs "
+                 f"with weight >= {self.manifest.get('parameters', {}).get('min_weight', '?')}, "
+                 f"{m.get('graph_edges', '?')} of them beyond chance, among "
+                 f"{m.get('graph_accounts', '?')} accounts",
+                 f"{len(c)} clusters, {n_flag} flagged as coordinated "
+                 f"(p <= {self.manifest.get('parameters', {}).get('alpha', '?')})"]
+        if len(c):
+            lines.append("")
+            lines.append(f"{'rank':>4} {'cluster':>7} {'accounts':>8} {'score':>8} {'p':>6} "
+                         f"{'objects':>7} {'delay_s':>7}  flagged  kinds")
+            for r in c.head(top).itertuples():
+                delay = "" if pd.isna(r.median_delay_s) else f"{r.median_delay_s:.0f}"
+                lines.append(f"{r.rank:>4} {r.cluster_id:>7} {r.n_accounts:>8} {r.score:>8.3f} "
+                             f"{r.p_value:>6.3f} {r.n_objects:>7} {delay:>7}  "
+                             f"{'yes' if r.flagged else 'no':<7}  {r.kinds}")
+            if len(c) > top:
+                lines.append(f"... and {len(c) - top} more (clusters.csv)")
+        return "\n".join(lines)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables written by :meth:`write`, by file stem."""
+        return {"clusters": self.clusters, "members": self.members, "edges": self.edges,
+                "evidence": self.evidence, "rejects": self.rejects}
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write every output (tables as CSV and Parquet, GEXF, GraphML, manifest) into
+        ``out_dir`` atomically; see :func:`cib.export.write_outputs`."""
+        from .export import write_outputs
+
+        graph = self.to_networkx()
+        score = self.clusters.set_index("cluster_id")["score"]
+        for node, data in graph.nodes(data=True):
+            cid = data.get("cluster_id", -1)
+            data["score"] = float(score.get(cid, 0.0)) if cid is not None and cid >= 0 else 0.0
+        return write_outputs(out_dir, self.tables(), graph, self.manifest)
+
+    def __repr__(self) -> str:
+        n_flag = int(self.clusters["flagged"].sum()) if len(self.clusters) else 0
+        return (f"<Detection: {len(self.clusters)} clusters ({n_flag} flagged), "
+                f"{len(self.members)} accounts, {len(self.edges)} edges>")
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"cib": __version__, "python": platform.python_version()}
+    for dist in ("pandas", "numpy", "pyarrow", "networkx", "python-igraph", "leidenalg",
+                 "scikit-learn", "click"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_weight: float = 2,
+           method: str = "leiden", resolution: float = 1.0, seed: int = 0, n_null: int = 100,
+           alpha: float = 0.05, min_text_chars: int = 10, rejects: pd.DataFrame | None = None,
+           input_stats: dict | None = None) -> Detection:
+    """Find groups of accounts that act in concert.
+
+    Runs every stage: traces, the windowed co-action join, edges, the account graph, communities,
+    the null model and scoring.
+
+    Parameters
+    ----------
+    actions : DataFrame
+        ACTIONS (from :func:`cib.read_actions` or built by hand; see :mod:`cib.schema`).
+    window : float or str, default 60
+        Two traces of the same kind on the same object by different accounts are a co-action when
+        at most this far apart (inclusive): seconds or ``"90s"``, ``"5m"``, ``"1h"``.
+    kinds : str or list of str, optional
+        Trace kinds to use (default :data:`cib.traces.DEFAULT_KINDS`).
+    min_weight : float, default 2
+        Keep account pairs that co-acted on at least this many distinct objects.
+    method : {"leiden", "louvain", "components"}, default "leiden"
+        Community detection on the graph.
+    resolution : float, default 1.0
+        Modularity resolution for Leiden / Louvain.
+    seed : int, default 0
+        Seed of every random step (community detection, null model).
+    n_null : int, default 100
+        Null-model runs per detection (p-values are multiples of ``1 / (n_null + 1)``).
+    alpha : float, default 0.05
+        A cluster is flagged when its p-value is at most ``alpha``.
+    min_text_chars : int, default 10
+        Shortest normalised text that counts as a ``text`` trace.
+    rejects, input_stats : optional
+        What :func:`cib.read_actions` returned, carried into the outputs and the manifest.
+
+    Returns
+    -------
+    Detection
+
+    Examples
+    --------
+    >>> from cib.datasets import simulate
+    >>> actions, truth = simulate(n_accounts=300, n_groups=2, seed=2)
+    >>> det = detect(actions, window="60s", n_null=20)
+    >>> bool(det.clusters["flagged"].any())
+    True
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t0
+        now = time.perf_counter()
+        timings[name] = round(now - t0, 4)
+        t0 = now
+
+    validate_actions(actions)
+    w = parse_duration(window, "window", "detect")
+    kinds = parse_kinds(kinds, KINDS, DEFAULT_KINDS, caller="detect")
+    check_number(min_weight, "min_weight", "detect", low=1)
+    check_choice(method, METHODS, "method", "detect")
+    check_number(resolution, "resolution", "detect", low=0, low_open=True)
+    check_number(seed, "seed", "detect", low=0, integer=True)
+    check_number(n_null, "n_null", "detect", low=0, integer=True)
+    check_number(alpha, "alpha", "detect", low=0, high=1)
+    check_number(min_text_chars, "min_text_chars", "detect", low=0, integer=True)
+
+    traces = build_traces(actions, kinds=kinds, min_text_chars=min_text_chars)
+    lap("traces")
+    pairs = _coactions(traces, w)
+    lap("coaction")
+    by_kind = edges_per_kind(pairs, traces)
+    combined = combine_edges(by_kind, pairs)
+    candidates = edge_significance(threshold_edges(combined, min_weight), traces, pairs)
+    candidates["significant"] = (candidates["q_value"] <= alpha).to_numpy(dtype=bool)
+    graph_edges = candidates[candidates["significant"]].reset_index(drop=True)
+    lap("edges")
+    communities = find_communities(graph_edges, method=method, resolution=resolution, seed=seed)
+    sizes = communities.map(communities.value_counts())
+    labels = communities.where(sizes >= 2, -1)
+    # renumber clusters 0..K-1 (communities are already numbered by decreasing size)
+    keep = sorted(labels[labels >= 0].unique())
+    labels = labels.map({**{c: i for i, c in enumerate(keep)}, -1: -1}).astype("int64")
+    lap("communities")
+    pv = cluster_pvalues(traces, labels, window=w, n_null=n_null, seed=seed)
+    lap("nullmodel")
+    intra = intra_cluster(pairs, labels)
+    clusters = cluster_table(labels, graph_edges, intra, traces, pv, window=w, alpha=alpha)
+    flagged = set(clusters.loc[clusters["flagged"], "cluster_id"].tolist())
+    members = member_table(graph_edges, labels, traces, pairs, self_repeats(traces), flagged)
+    evidence = evidence_table(intra, actions)
+    edges = candidates.assign(
+        cluster_u=candidates["account_u"].map(labels).fillna(-1).astype("int64"),
+        cluster_v=candidates["account_v"].map(labels).fillna(-1).astype("int64"))
+    lap("scoring")
+
+    if rejects is None:
+        from .schema import empty_rejects
+
+        rejects = empty_rejects()
+    stats = dict(input_stats or {})
+    manifest = {
+        "cib_version": __version__,
+        "parameters": {"window_s": w, "kinds": kinds, "min_weight": min_weight, "method": method,
+                       "resolution": resolution, "seed": seed, "n_null": n_null, "alpha": alpha,
+                       "min_text_chars": min_text_chars},
+        "seed": seed,
+        "versions": _versions(),
+        "inputs": stats.get("files", []),
+        "rows": {"read": stats.get("rows_read", len(actions)),
+                 "rejected": stats.get("rows_rejected", len(rejects)),
+                 "duplicates_dropped": stats.get("duplicates_dropped", 0)},
+        "timestamp_resolution_s": stats.get("timestamp_resolution_s"),
+        "counts": {"actions": len(actions), "accounts": int(actions["account_id"].nunique()),
+                   "traces": len(traces),
+                   "traces_by_kind": {k: int(v) for k, v in traces["kind"].value_counts().sort_index().items()},
+                   "coactions": len(pairs), "edges_all": len(combined),
+                   "candidate_edges": len(candidates), "graph_edges": len(graph_edges),
+                   "graph_accounts": len(members),
+                   "clusters": len(clusters), "flagged": len(flagged)},
+        "timings_s": timings,
+    }
+    return Detection(clusters=clusters, members=members, edges=edges, evidence=evidence,
+                     edges_by_kind=by_kind, coactions=pairs, traces=traces, rejects=rejects,
+                     manifest=manifest)
