@@ -76,12 +76,13 @@ def pair_chance(traces: pd.DataFrame, coactions: pd.DataFrame,
         ca = ca[~tested]
     pairs = ca.groupby(["kind", "object_id"], sort=True).size().rename("pairs")
     df = pd.concat([n, pairs, removed], axis=1).fillna({"pairs": 0, "removed": 0})
-    kind_codes, _ = pd.factorize(df.index.get_level_values("kind"), sort=True)
+    kind_codes, _ = pd.factorize(df.index.get_level_values(0), sort=True)
     df["bin"] = _popularity_bins(kind_codes, df["n"].to_numpy())
     df["possible"] = df["n"] * (df["n"] - 1) / 2.0 - df["removed"]
     pooled = df.groupby("bin")[["pairs", "possible"]].transform("sum")
     chance = np.where(pooled["possible"] > 0, pooled["pairs"] / pooled["possible"].clip(lower=1), 0.0)
-    return pd.Series(np.clip(chance, 0.0, 1.0), index=df.index, name="chance")
+    index = df.index.set_names(["kind", "object_id"])
+    return pd.Series(np.clip(chance, 0.0, 1.0), index=index, name="chance")
 
 
 def n_tests(traces: pd.DataFrame) -> float:

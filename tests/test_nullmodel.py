@@ -1,0 +1,85 @@
+"""Significance: lockstep groups pass, organic crowds (bursts on viral posts) do not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cib.coaction import coactions, combine_edges, edges_per_kind
+from cib.graph import threshold_edges
+from cib.nullmodel import benjamini_hochberg, cluster_pvalues, edge_significance, pair_chance
+
+from _helpers import make_traces
+
+
+def scenario(seed: int = 0) -> pd.DataFrame:
+    """200 organic accounts, slow organic sharing of 300 posts, 4 viral posts with bursts, and a
+    lockstep group g0..g3 that co-reposts 12 ordinary posts within seconds."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    organic = [f"o{i:03d}" for i in range(200)]
+    for p in range(300):
+        t0 = p * 3000
+        for acc in rng.choice(organic, size=rng.integers(3, 9), replace=False):
+            rows.append((acc, int(t0 + rng.exponential(5000)), "repost", f"p{p}"))
+    for v in range(4):  # viral: 150 accounts within 5 minutes
+        t0 = 2_000_000 + v * 50_000
+        for acc in rng.choice(organic, size=150, replace=False):
+            rows.append((acc, int(t0 + rng.uniform(0, 300)), "repost", f"viral{v}"))
+    group = ["g0", "g1", "g2", "g3"]
+    for k, p in enumerate(rng.choice(300, size=12, replace=False)):
+        t0 = int(p) * 3000 + 1000
+        for acc in group:
+            rows.append((acc, t0 + int(rng.integers(0, 10)), "repost", f"p{p}"))
+    return make_traces(rows)
+
+
+def test_lockstep_edges_significant_and_viral_pairs_not():
+    tr = scenario()
+    pairs = coactions(tr, 60)
+    cand = threshold_edges(combine_edges(edges_per_kind(pairs, tr), pairs), 2)
+    sig = edge_significance(cand, tr, pairs)
+    is_group = sig["account_u"].str.startswith("g") & sig["account_v"].str.startswith("g")
+    assert is_group.sum() == 6
+    assert (sig.loc[is_group, "q_value"] < 1e-6).all()
+    # organic pairs co-reposting the viral posts within the window are not significant
+    assert (sig.loc[~is_group, "q_value"] > 0.05).all()
+    assert (~is_group).sum() > 100
+
+
+def test_pair_chance_is_high_for_viral_low_for_slow_posts():
+    tr = scenario()
+    pairs = coactions(tr, 60)
+    cand = threshold_edges(combine_edges(edges_per_kind(pairs, tr), pairs), 2)
+    chance = pair_chance(tr, pairs, exclude=cand[cand["account_u"].str.startswith("g")])
+    assert chance.loc[("repost", "viral0")] > 0.2
+    slow = chance[[k for k in chance.index if k[1].startswith("p")]]
+    assert slow.median() < 0.05
+    # without leaving the group's pairs out, its lockstep objects inflate the chance
+    assert pair_chance(tr, pairs)[slow.index].mean() > slow.mean()
+
+
+def test_cluster_pvalues_group_significant_random_sets_calibrated():
+    tr = scenario()
+    rng = np.random.default_rng(5)
+    labels = {"g0": 0, "g1": 0, "g2": 0, "g3": 0, "o199": -1}
+    organic = [f"o{i:03d}" for i in range(199)]
+    for c in range(1, 41):  # 40 random sets of 4 organic accounts
+        for acc in rng.choice(organic, 4, replace=False):
+            labels.setdefault(str(acc), c)
+    labels = pd.Series(labels)
+    res = cluster_pvalues(tr, labels, window=60, n_null=40, seed=1)
+    assert res["cluster_id"].tolist() == list(range(41))
+    assert res.loc[0, "p_value"] == pytest.approx(1 / 41)
+    # random sets: p-values roughly uniform, few below 0.05
+    assert (res.loc[1:, "p_value"] <= 0.05).mean() <= 0.1
+    assert res.loc[1:, "p_value"].median() > 0.3
+    again = cluster_pvalues(tr, labels, window=60, n_null=40, seed=1)
+    pd.testing.assert_frame_equal(res, again)
+
+
+def test_benjamini_hochberg():
+    q = benjamini_hochberg(np.array([0.001, 0.01, 0.02, 0.9]))
+    assert q.tolist() == pytest.approx([0.004, 0.02, 0.02 * 4 / 3, 0.9])
+    assert benjamini_hochberg(np.array([0.01]), m=100)[0] == pytest.approx(1.0)
