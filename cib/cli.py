@@ -158,9 +158,10 @@ def demo(ctx, out, data_dir, seed):
     data = Path(data_dir) if data_dir else _bundled_data()
     russian = data / "russian_coord_tweets.csv.gz"
     sim = data / "simulated"
-    if not russian.exists() or not (sim / "actions.csv").exists():
+    sim_actions = sim / "actions.csv.gz"
+    if not russian.exists() or not sim_actions.exists():
         raise InputError("bundled sample not found (expected russian_coord_tweets.csv.gz and "
-                         "simulated/actions.csv); pass --data DIR", file=str(data))
+                         "simulated/actions.csv.gz); pass --data DIR", file=str(data))
     quiet = ctx.obj.get("quiet", False)
     if not quiet:
         click.echo(f"== {russian.name}: pro-government Russian retweets (CooRTweet sample)")
@@ -168,7 +169,7 @@ def demo(ctx, out, data_dir, seed):
                 "60s", None, 2, "leiden", 1.0, seed, 100, 0.05, quiet)
     if not quiet:
         click.echo(f"\n== simulated: organic accounts plus planted coordinated groups")
-    det = _run_detect([str(sim / "actions.csv")], Path(out) / "simulated", "generic", None, "skip",
+    det = _run_detect([str(sim_actions)], Path(out) / "simulated", "generic", None, "skip",
                       "60s", None, 2, "leiden", 1.0, seed, 100, 0.05, quiet)
     scores = evaluate(det.members, det.clusters, read_truth(sim / "truth.csv"))
     if not quiet:

@@ -49,104 +49,11 @@ def benjamini_hochberg(p: np.ndarray, m: float | None = None) -> np.ndarray:
     return out
 
 
-def pair_chance(traces: pd.DataFrame, coactions: pd.DataFrame,
-                exclude: pd.DataFrame | None = None) -> pd.Series:
-    """Per object, the chance that two of its shares by different accounts fall within the window,
-    pooled over objects of the same kind and popularity bin (exact popularity up to 16 traces,
-    quarter-octave bins above).
-
-    Pooling matters: an object pushed only by a lockstep group has all its shares inside the window,
-    but few other objects of that popularity do, so its chance stays low; a viral post's burst is
-    matched by the bursts of other viral posts, so its chance is high. The co-actions of the account
-    pairs in ``exclude`` (``account_u``, ``account_v``: the pairs under test) are left out of the
-    estimate, so that a group's own lockstep objects do not raise the chance it is tested against.
-
-    Returns a Series indexed by (kind, object_id).
-    """
-    n = traces.groupby(["kind", "object_id"], sort=True).size().rename("n")
-    ca = coactions
-    removed = pd.Series(dtype="float64", name="removed")
-    if exclude is not None and len(exclude) and len(ca):
-        a = ca["account_a"].to_numpy(dtype=object)
-        b = ca["account_b"].to_numpy(dtype=object)
-        key = pd.MultiIndex.from_arrays([np.where(a < b, a, b), np.where(a < b, b, a)])
-        ex = pd.MultiIndex.from_frame(exclude[["account_u", "account_v"]])
-        tested = key.isin(ex)
-        removed = ca[tested].groupby(["kind", "object_id"], sort=True).size().rename("removed")
-        ca = ca[~tested]
-    pairs = ca.groupby(["kind", "object_id"], sort=True).size().rename("pairs")
-    df = pd.concat([n, pairs, removed], axis=1).fillna({"pairs": 0, "removed": 0})
-    kind_codes, _ = pd.factorize(df.index.get_level_values(0), sort=True)
-    df["bin"] = _popularity_bins(kind_codes, df["n"].to_numpy())
-    df["possible"] = df["n"] * (df["n"] - 1) / 2.0 - df["removed"]
-    pooled = df.groupby("bin")[["pairs", "possible"]].transform("sum")
-    chance = np.where(pooled["possible"] > 0, pooled["pairs"] / pooled["possible"].clip(lower=1), 0.0)
-    index = df.index.set_names(["kind", "object_id"])
-    return pd.Series(np.clip(chance, 0.0, 1.0), index=index, name="chance")
-
-
-def n_tests(traces: pd.DataFrame) -> float:
-    """How many account pairs could have co-acted: the sum over objects of (accounts choose 2),
-    an upper bound on the number of pairs with a common object (the hypotheses behind the edge
-    tests, most of them never seen because they never co-acted)."""
-    k = traces.groupby(["kind", "object_id"], sort=False)["account_id"].nunique().to_numpy(np.float64)
-    return float(np.sum(k * (k - 1) / 2.0))
-
-
-def edge_significance(edges: pd.DataFrame, traces: pd.DataFrame,
-                      coactions: pd.DataFrame) -> pd.DataFrame:
-    """Test every edge's weight against what chance timing would give the pair.
-
-    For an account pair, every object both accounts acted on (at any time) is a trial that ends in
-    a co-action with probability ``1 - (1 - c) ** (n_u * n_v)``, where ``c`` is the object's pooled
-    :func:`pair_chance` and ``n_u``, ``n_v`` the two accounts' numbers of traces on it (an account
-    that uses a hashtag 200 times meets everyone else who uses it). The expected weight is the sum of
-    those chances; the edge's ``p_value`` is the Poisson upper tail ``P(X >= weight)`` with that
-    mean (conservative for the Poisson-binomial it approximates), and ``q_value`` is its
-    Benjamini-Hochberg false discovery rate over the edges tested.
-
-    Returns the edges with ``n_common`` (objects both acted on), ``expected``, ``p_value``,
-    ``q_value`` added.
-    """
-    from scipy import sparse
-    from scipy.stats import poisson
-
-    out = edges.copy()
-    if edges.empty:
-        for c in ("n_common", "expected", "p_value", "q_value"):
-            out[c] = pd.Series([], dtype="float64")
-        return out
-    chance = pair_chance(traces, coactions, exclude=edges)
-    accounts = pd.Index(sorted(set(edges["account_u"]).union(edges["account_v"])))
-    t = traces[traces["account_id"].isin(accounts)]
-    counts = t.groupby(["account_id", "kind", "object_id"], sort=True).size().reset_index(name="c")
-    obj_index = pd.MultiIndex.from_frame(counts[["kind", "object_id"]])
-    obj_codes, obj_uniques = pd.factorize(obj_index, sort=True)
-    rows = accounts.get_indexer(counts["account_id"])
-    a = sparse.csr_matrix((counts["c"].to_numpy(dtype=np.float64), (rows, obj_codes)),
-                          shape=(len(accounts), len(obj_uniques)))
-    log_miss = np.log1p(-np.minimum(chance.reindex(obj_uniques).fillna(0.0).to_numpy(), 1 - 1e-12))
-    u = accounts.get_indexer(edges["account_u"])
-    v = accounts.get_indexer(edges["account_v"])
-    # per common object: c_u * c_v share pairs, each within the window with the pooled chance
-    common = a[u].multiply(a[v]).tocsr()
-    n_common = np.diff(common.indptr)
-    common.data = -np.expm1(common.data * log_miss[common.indices])
-    out["n_common"] = n_common.astype("int64")
-    out["expected"] = np.asarray(common.sum(axis=1)).ravel()
-    weight = edges["weight"].to_numpy(dtype=np.float64)
-    out["p_value"] = poisson.sf(weight - 1, np.maximum(out["expected"].to_numpy(), 1e-12))
-    m = max(n_tests(traces), float(len(out)))
-    out["q_value"] = benjamini_hochberg(out["p_value"].to_numpy(), m=m)
-    return out
-
-__all__ = ["cluster_pvalues", "internal_weight", "edge_significance", "pair_chance",
-           "benjamini_hochberg"]
-
-
 def _popularity_bins(kind_of_group: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Popularity bin per object: exact up to 16 traces, quarter-octave bins above, per kind."""
+    size = np.asarray(size, dtype=np.float64)
     b = np.where(size <= 16, size, 16 + np.floor(4 * np.log2(np.maximum(size, 1) / 16.0)))
-    return kind_of_group.astype(np.int64) * 10_000 + b.astype(np.int64)
+    return np.asarray(kind_of_group, dtype=np.int64) * 10_000 + b.astype(np.int64)
 
 
 def internal_weight(group: np.ndarray, cluster: np.ndarray, account: np.ndarray,
@@ -172,6 +79,251 @@ def internal_weight(group: np.ndarray, cluster: np.ndarray, account: np.ndarray,
     triples = np.unique(np.stack([key[i], u, v]), axis=1)
     cl = triples[0] % (n_clusters + 1)
     return np.bincount(cl, minlength=n_clusters)[:n_clusters].astype(np.int64)
+
+
+class _Coded:
+    """TRACES coded once as integers: the common ground of the edge tests and the null runs."""
+
+    def __init__(self, traces: pd.DataFrame) -> None:
+        from scipy import sparse
+
+        kind_codes, _ = pd.factorize(traces["kind"], sort=True)
+        obj_codes, objects = pd.factorize(traces["object_id"], sort=True)
+        gkey = kind_codes.astype(np.int64) * (len(objects) + 1) + obj_codes
+        group, gvals = pd.factorize(gkey, sort=True)
+        self.group = group.astype(np.int64)
+        self.group_kind = (np.asarray(gvals, dtype=np.int64) // (len(objects) + 1))
+        self.group_object = np.asarray(objects, dtype=object)[np.asarray(gvals, dtype=np.int64) % (len(objects) + 1)]
+        self.kind_names = np.asarray(pd.factorize(traces["kind"], sort=True)[1], dtype=object)
+        acc, accounts = pd.factorize(traces["account_id"], sort=True)
+        self.account = acc.astype(np.int64)
+        self.accounts = pd.Index(np.asarray(accounts, dtype=object))
+        self.time = to_epoch_ns(traces["timestamp"])
+        self.n_groups = len(gvals)
+        self.n = np.bincount(self.group, minlength=self.n_groups).astype(np.float64)
+        self.bins = _popularity_bins(self.group_kind, self.n)
+        _, self.bin_code = np.unique(self.bins, return_inverse=True)
+        ones = np.ones(len(self.group))
+        self.incidence = sparse.csr_matrix((ones, (self.account, self.group)),
+                                           shape=(len(self.accounts), self.n_groups))
+        self.incidence.sum_duplicates()
+
+    def pairs(self, time: np.ndarray, window_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(group, u, v) of every co-action pair (u < v account codes) for these trace times."""
+        order = np.lexsort((self.account, time, self.group))
+        g, t, acc = self.group[order], time[order], self.account[order]
+        i, j = pair_indices(g, t, window_ns)
+        keep = acc[i] != acc[j]
+        i, j = i[keep], j[keep]
+        return g[i], np.minimum(acc[i], acc[j]), np.maximum(acc[i], acc[j])
+
+    def weights(self, g: np.ndarray, u: np.ndarray, v: np.ndarray):
+        """Per account pair: the number of distinct objects co-acted on."""
+        if g.size == 0:
+            e = np.empty(0, np.int64)
+            return e, e, e
+        order = np.lexsort((g, v, u))
+        g, u, v = g[order], u[order], v[order]
+        new = np.ones(g.size, dtype=bool)
+        new[1:] = (g[1:] != g[:-1]) | (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+        u, v = u[new], v[new]
+        start = np.ones(u.size, dtype=bool)
+        start[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+        idx = np.flatnonzero(start)
+        w = np.diff(np.append(idx, u.size))
+        return u[idx], v[idx], w.astype(np.int64)
+
+    def chance(self, g: np.ndarray, u: np.ndarray, v: np.ndarray, tested_u: np.ndarray,
+               tested_v: np.ndarray) -> np.ndarray:
+        """Per object, the pooled chance that two of its shares fall within the window, leaving
+        out the co-actions of the pairs under test (see :func:`pair_chance`)."""
+        n_acc = len(self.accounts)
+        key = u * n_acc + v
+        tested = np.isin(key, tested_u * n_acc + tested_v)
+        pairs = np.bincount(g[~tested], minlength=self.n_groups).astype(np.float64)
+        removed = np.bincount(g[tested], minlength=self.n_groups).astype(np.float64)
+        possible = self.n * (self.n - 1) / 2.0 - removed
+        nb = int(self.bin_code.max()) + 1 if self.n_groups else 0
+        pooled_pairs = np.bincount(self.bin_code, weights=pairs, minlength=nb)
+        pooled_possible = np.bincount(self.bin_code, weights=possible, minlength=nb)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = np.where(pooled_possible > 0, pooled_pairs / np.maximum(pooled_possible, 1), 0.0)
+        return np.clip(c[self.bin_code], 0.0, 1.0)
+
+    def pvalues(self, u: np.ndarray, v: np.ndarray, weight: np.ndarray, chance: np.ndarray):
+        """(n_common, expected, p_value) of account pairs given per-object chances."""
+        from scipy.stats import poisson
+
+        if u.size == 0:
+            e = np.empty(0)
+            return e.astype(np.int64), e, e
+        log_miss = np.log1p(-np.minimum(chance, 1 - 1e-12))
+        common = self.incidence[u].multiply(self.incidence[v]).tocsr()
+        n_common = np.diff(common.indptr)
+        common.data = -np.expm1(common.data * log_miss[common.indices])
+        expected = np.asarray(common.sum(axis=1)).ravel()
+        p = poisson.sf(weight.astype(np.float64) - 1, np.maximum(expected, 1e-12))
+        return n_common.astype(np.int64), expected, p
+
+
+def pair_chance(traces: pd.DataFrame, window: float | str = 60,
+                exclude: pd.DataFrame | None = None) -> pd.Series:
+    """Per object, the chance that two of its shares by different accounts fall within the window,
+    pooled over objects of the same kind and popularity bin (exact popularity up to 16 traces,
+    quarter-octave bins above).
+
+    Pooling matters: an object pushed only by a lockstep group has all its shares inside the window,
+    but few other objects of that popularity do, so its chance stays low; a viral post's burst is
+    matched by the bursts of other viral posts, so its chance is high. The co-actions of the account
+    pairs in ``exclude`` (``account_u``, ``account_v``: the pairs under test) are left out of the
+    estimate, so that a group's own lockstep objects do not raise the chance it is tested against.
+
+    Returns a Series indexed by (kind, object_id).
+    """
+    w = parse_duration(window, "window", "pair_chance")
+    c = _Coded(traces)
+    g, u, v = c.pairs(c.time, int(round(w * 1e9)))
+    tu, tv = _pair_codes(c, exclude)
+    chance = c.chance(g, u, v, tu, tv)
+    index = pd.MultiIndex.from_arrays([c.kind_names[c.group_kind], c.group_object],
+                                      names=["kind", "object_id"])
+    return pd.Series(chance, index=index, name="chance")
+
+
+def _pair_codes(c: _Coded, edges: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+    if edges is None or edges.empty:
+        e = np.empty(0, np.int64)
+        return e, e
+    u = c.accounts.get_indexer(edges["account_u"]).astype(np.int64)
+    v = c.accounts.get_indexer(edges["account_v"]).astype(np.int64)
+    return np.minimum(u, v), np.maximum(u, v)
+
+
+def edge_significance(edges: pd.DataFrame, traces: pd.DataFrame, window: float | str = 60,
+                      min_weight: float = 2, fdr_runs: int = 20, seed: int = 0) -> pd.DataFrame:
+    """Test every edge's weight against what chance timing would give the pair.
+
+    For an account pair, every object both accounts acted on (at any time) is a trial that ends in
+    a co-action with probability ``1 - (1 - c) ** (n_u * n_v)``, where ``c`` is the object's pooled
+    :func:`pair_chance` and ``n_u``, ``n_v`` the two accounts' numbers of traces on it (an account
+    that uses a hashtag 200 times meets everyone else who uses it). The expected weight is the sum
+    of those chances; the edge's ``p_value`` is the Poisson upper tail ``P(X >= weight)`` with that
+    mean (conservative for the Poisson-binomial it approximates).
+
+    ``q_value`` is the false discovery rate at that p-value, measured on null data: the whole edge
+    stage (co-action join, ``min_weight``, these p-values) is run ``fdr_runs`` times on the
+    :class:`TimeSwapNull` (same accounts, objects and popularity; random timing), and for each
+    observed p-value ``p`` the q-value is the number of null edges with a p-value at most ``p`` per
+    run, estimated as ``(count + 1) / (fdr_runs + 1)``, over the number of observed edges with a
+    p-value at most ``p`` (made monotone, capped at 1). This accounts for every account pair that
+    could have co-acted by chance without enumerating them; a lone edge with no null counterpart
+    gets ``1 / (fdr_runs + 1)``. With ``fdr_runs=0`` the q-value is the Benjamini-Hochberg q-value
+    over the given edges only (which ignores all the pairs that never co-acted).
+
+    Parameters
+    ----------
+    edges : DataFrame
+        Combined EDGES to test (``account_u``, ``account_v``, ``weight``).
+    traces : DataFrame
+        All TRACES.
+    window, min_weight
+        As given to the co-action join and the threshold that produced ``edges``.
+    fdr_runs : int, default 20
+        Null runs for the false discovery rate.
+    seed : int, default 0
+        Seed of the null runs.
+
+    Returns
+    -------
+    DataFrame
+        ``edges`` with ``n_common`` (objects both accounts acted on), ``expected``, ``p_value``
+        and ``q_value`` added.
+    """
+    w = parse_duration(window, "window", "edge_significance")
+    check_number(fdr_runs, "fdr_runs", "edge_significance", low=0, integer=True)
+    out = edges.copy()
+    if edges.empty or traces.empty:
+        for col in ("n_common", "expected", "p_value", "q_value"):
+            out[col] = pd.Series([], dtype="float64")
+        return out
+    window_ns = int(round(w * 1e9))
+    c = _Coded(traces)
+    g, u, v = c.pairs(c.time, window_ns)
+    tu, tv = _pair_codes(c, edges)
+    chance = c.chance(g, u, v, tu, tv)
+    n_common, expected, p = c.pvalues(tu, tv, edges["weight"].to_numpy(), chance)
+    out["n_common"] = n_common
+    out["expected"] = expected
+    out["p_value"] = p
+    if fdr_runs:
+        out["q_value"] = _null_fdr(c, p, window_ns, min_weight, int(fdr_runs), seed)
+    else:
+        out["q_value"] = benjamini_hochberg(p)
+    return out
+
+
+def _null_fdr(c: _Coded, p_observed: np.ndarray, window_ns: int, min_weight: float, runs: int,
+              seed: int) -> np.ndarray:
+    null = TimeSwapNull.from_coded(c)
+    rng = np.random.default_rng(seed)
+    null_p: list[np.ndarray] = []
+    for _ in range(runs):
+        g, u, v = c.pairs(null.sample(rng), window_ns)
+        cu, cv, cw = c.weights(g, u, v)
+        keep = cw >= min_weight
+        cu, cv, cw = cu[keep], cv[keep], cw[keep]
+        if cu.size:
+            chance = c.chance(g, u, v, cu, cv)
+            null_p.append(c.pvalues(cu, cv, cw, chance)[2])
+    pooled = np.sort(np.concatenate(null_p)) if null_p else np.empty(0)
+    order = np.argsort(p_observed, kind="mergesort")
+    ps = p_observed[order]
+    n_obs = np.searchsorted(ps, ps, side="right").astype(np.float64)
+    # the +1 keeps the estimate honest when no null run produced such an edge
+    n_null = (np.searchsorted(pooled, ps, side="right") + 1.0) / (runs + 1.0)
+    q_sorted = np.minimum(1.0, n_null / n_obs)
+    q_sorted = np.minimum.accumulate(q_sorted[::-1])[::-1]
+    q = np.empty_like(q_sorted)
+    q[order] = q_sorted
+    return q
+
+
+class TimeSwapNull:
+    """The null model's sampler: draws null share times for every trace.
+
+    Built once from TRACES; each :meth:`sample` call is one null run (objects of a popularity bin
+    exchange time profiles, traces get donor times drawn without replacement).
+    """
+
+    def __init__(self, traces: pd.DataFrame) -> None:
+        self._setup(_Coded(traces))
+
+    @classmethod
+    def from_coded(cls, coded: "_Coded") -> "TimeSwapNull":
+        self = cls.__new__(cls)
+        self._setup(coded)
+        return self
+
+    def _setup(self, c: "_Coded") -> None:
+        self.group = c.group
+        self.time = c.time
+        self.n_groups = c.n_groups
+        order = np.lexsort((self.time, self.group))
+        self.t_sorted = self.time[order]
+        self.size = np.bincount(self.group, minlength=self.n_groups)
+        self.start = np.concatenate([[0], np.cumsum(self.size)[:-1]]).astype(np.int64)
+        self.bins = c.bins
+        self._by_bin = np.lexsort((np.arange(self.n_groups), self.bins))
+
+    def sample(self, rng: np.random.Generator, subset: np.ndarray | None = None) -> np.ndarray:
+        """Null times (int64 ns) for the traces (or the boolean ``subset`` of them)."""
+        shuffled = np.lexsort((rng.random(self.n_groups), self.bins))
+        donor = np.empty(self.n_groups, dtype=np.int64)
+        donor[self._by_bin] = shuffled
+        group = self.group if subset is None else self.group[subset]
+        d = donor[group]
+        pos = _draw_positions(rng, group, self.size[d])
+        return self.t_sorted[self.start[d] + pos]
 
 
 def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str = 60,
@@ -221,52 +373,25 @@ def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str
         return out
     window_ns = int(round(w * 1e9))
     cl_index = pd.Series(np.arange(len(cluster_ids)), index=cluster_ids)
+    null = TimeSwapNull(traces)
 
-    kind_codes, _ = pd.factorize(traces["kind"], sort=True)
-    obj_codes, objects = pd.factorize(traces["object_id"], sort=True)
-    gkey = kind_codes.astype(np.int64) * (len(objects) + 1) + obj_codes
-    group, _ = pd.factorize(gkey, sort=True)
-    group = group.astype(np.int64)
-    time = to_epoch_ns(traces["timestamp"])
-    n_groups = int(group.max()) + 1
-
-    # every object's sorted share times, for the donors
-    order = np.lexsort((time, group))
-    t_sorted = time[order]
-    size = np.bincount(group, minlength=n_groups)
-    start = np.concatenate([[0], np.cumsum(size)[:-1]])
-    kind_of_group = np.zeros(n_groups, dtype=np.int64)
-    kind_of_group[group] = kind_codes
-    bins = _popularity_bins(kind_of_group, size)
-
-    # the traces of clustered accounts
     acct = traces["account_id"].to_numpy(dtype=object)
     lab = pd.Series(acct).map(labels).to_numpy(dtype=np.float64)
     sel = ~np.isnan(lab)
-    r_group = group[sel]
+    r_group = null.group[sel]
     r_cluster = cl_index.loc[lab[sel].astype(np.int64)].to_numpy(dtype=np.int64)
     r_account, _ = pd.factorize(pd.Series(acct[sel]), sort=True)
     r_account = r_account.astype(np.int64)
-    r_time = time[sel]
     k = len(cluster_ids)
-    observed = internal_weight(r_group, r_cluster, r_account, r_time, k, window_ns)
+    observed = internal_weight(r_group, r_cluster, r_account, null.time[sel], k, window_ns)
 
     rng = np.random.default_rng(seed)
-    used = np.unique(r_group)
     exceed = np.zeros(k, dtype=np.int64)
     total = np.zeros(k, dtype=np.float64)
-    objs_by_bin = np.lexsort((np.arange(n_groups), bins))
     for _ in range(int(n_null)):
-        shuffled = np.lexsort((rng.random(n_groups), bins))
-        donor = np.empty(n_groups, dtype=np.int64)
-        donor[objs_by_bin] = shuffled
-        d = donor[r_group]
-        pos = _draw_positions(rng, r_group, size[d])
-        null_time = t_sorted[start[d] + pos]
-        nw = internal_weight(r_group, r_cluster, r_account, null_time, k, window_ns)
+        nw = internal_weight(r_group, r_cluster, r_account, null.sample(rng, sel), k, window_ns)
         exceed += nw >= observed
         total += nw
-    del used
     out["observed"] = observed
     out["null_mean"] = total / max(int(n_null), 1)
     out["p_value"] = (1.0 + exceed) / (1.0 + n_null)

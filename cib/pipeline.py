@@ -148,7 +148,7 @@ def _versions() -> dict[str, str]:
 
 def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_weight: float = 2,
            method: str = "leiden", resolution: float = 1.0, seed: int = 0, n_null: int = 100,
-           alpha: float = 0.05, min_text_chars: int = 10, rejects: pd.DataFrame | None = None,
+           alpha: float = 0.05, fdr_runs: int = 20, min_text_chars: int = 10, rejects: pd.DataFrame | None = None,
            input_stats: dict | None = None) -> Detection:
     """Find groups of accounts that act in concert.
 
@@ -175,7 +175,10 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     n_null : int, default 100
         Null-model runs per detection (p-values are multiples of ``1 / (n_null + 1)``).
     alpha : float, default 0.05
-        A cluster is flagged when its p-value is at most ``alpha``.
+        An edge enters the account graph when its false discovery rate (``q_value``) is at most
+        ``alpha``; a cluster is flagged when its p-value is at most ``alpha``.
+    fdr_runs : int, default 20
+        Null runs of the whole edge stage that calibrate the edges' false discovery rate.
     min_text_chars : int, default 10
         Shortest normalised text that counts as a ``text`` trace.
     rejects, input_stats : optional
@@ -211,6 +214,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     check_number(seed, "seed", "detect", low=0, integer=True)
     check_number(n_null, "n_null", "detect", low=0, integer=True)
     check_number(alpha, "alpha", "detect", low=0, high=1)
+    check_number(fdr_runs, "fdr_runs", "detect", low=0, integer=True)
     check_number(min_text_chars, "min_text_chars", "detect", low=0, integer=True)
 
     traces = build_traces(actions, kinds=kinds, min_text_chars=min_text_chars)
@@ -219,7 +223,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     lap("coaction")
     by_kind = edges_per_kind(pairs, traces)
     combined = combine_edges(by_kind, pairs)
-    candidates = edge_significance(threshold_edges(combined, min_weight), traces, pairs)
+    candidates = edge_significance(threshold_edges(combined, min_weight), traces, window=w,
+                                   min_weight=min_weight, fdr_runs=fdr_runs, seed=seed)
     candidates["significant"] = (candidates["q_value"] <= alpha).to_numpy(dtype=bool)
     graph_edges = candidates[candidates["significant"]].reset_index(drop=True)
     lap("edges")
@@ -250,7 +255,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     manifest = {
         "cib_version": __version__,
         "parameters": {"window_s": w, "kinds": kinds, "min_weight": min_weight, "method": method,
-                       "resolution": resolution, "seed": seed, "n_null": n_null, "alpha": alpha,
+                       "resolution": resolution, "seed": seed, "n_null": n_null, "alpha": alpha, "fdr_runs": fdr_runs,
                        "min_text_chars": min_text_chars},
         "seed": seed,
         "versions": _versions(),

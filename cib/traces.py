@@ -193,10 +193,10 @@ def _frame(actions: pd.DataFrame, mask: np.ndarray, kind: str, objects: pd.Serie
 
 def _exploded(actions: pd.DataFrame, column: str, originals: np.ndarray) -> pd.DataFrame:
     sub = actions.loc[originals, ["account_id", "timestamp", "action_id", column]]
-    sub = sub[sub[column].map(lambda v: isinstance(v, (list, tuple, np.ndarray)) and len(v) > 0)]
-    if sub.empty:
-        return sub.rename(columns={column: "value"}).iloc[0:0]
-    return sub.explode(column).rename(columns={column: "value"})
+    sub = sub.rename(columns={column: "value"})
+    nonempty = np.fromiter((isinstance(v, (list, tuple, np.ndarray)) and len(v) > 0
+                            for v in sub["value"]), dtype=bool, count=len(sub))
+    return sub[nonempty].explode("value")
 
 
 def build_traces(actions: pd.DataFrame, kinds: str | Iterable[str] | None = None,

@@ -39,10 +39,11 @@ def test_lockstep_edges_significant_and_viral_pairs_not():
     tr = scenario()
     pairs = coactions(tr, 60)
     cand = threshold_edges(combine_edges(edges_per_kind(pairs, tr), pairs), 2)
-    sig = edge_significance(cand, tr, pairs)
+    sig = edge_significance(cand, tr, window=60, min_weight=2, fdr_runs=10)
     is_group = sig["account_u"].str.startswith("g") & sig["account_v"].str.startswith("g")
     assert is_group.sum() == 6
-    assert (sig.loc[is_group, "q_value"] < 1e-6).all()
+    assert (sig.loc[is_group, "p_value"] < 1e-6).all()
+    assert (sig.loc[is_group, "q_value"] <= 1 / 11).all()
     # organic pairs co-reposting the viral posts within the window are not significant
     assert (sig.loc[~is_group, "q_value"] > 0.05).all()
     assert (~is_group).sum() > 100
@@ -52,12 +53,12 @@ def test_pair_chance_is_high_for_viral_low_for_slow_posts():
     tr = scenario()
     pairs = coactions(tr, 60)
     cand = threshold_edges(combine_edges(edges_per_kind(pairs, tr), pairs), 2)
-    chance = pair_chance(tr, pairs, exclude=cand[cand["account_u"].str.startswith("g")])
+    chance = pair_chance(tr, 60, exclude=cand[cand["account_u"].str.startswith("g")])
     assert chance.loc[("repost", "viral0")] > 0.2
     slow = chance[[k for k in chance.index if k[1].startswith("p")]]
     assert slow.median() < 0.05
     # without leaving the group's pairs out, its lockstep objects inflate the chance
-    assert pair_chance(tr, pairs)[slow.index].mean() > slow.mean()
+    assert pair_chance(tr, 60)[slow.index].mean() > slow.mean()
 
 
 def test_cluster_pvalues_group_significant_random_sets_calibrated():

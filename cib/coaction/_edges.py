@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..schema import COMBINED_EDGE_COLUMNS, EDGE_COLUMNS, UTC_NS
+from ..schema import COMBINED_EDGE_COLUMNS, EDGE_COLUMNS, UTC_NS, from_epoch_ns, to_epoch_ns
 
 __all__ = ["popularity_discount", "edges_per_kind", "combine_edges"]
 
@@ -70,8 +70,8 @@ def edges_per_kind(coactions: pd.DataFrame, traces: pd.DataFrame) -> pd.DataFram
         "account_u": np.where(swap, b, a),
         "account_v": np.where(swap, a, b),
         "delay_s": coactions["delay_s"].to_numpy(dtype=np.float64),
-        "time_a": coactions["time_a"].to_numpy(),
-        "time_b": coactions["time_b"].to_numpy(),
+        "time_a": to_epoch_ns(coactions["time_a"]),
+        "time_b": to_epoch_ns(coactions["time_b"]),
     })
     pop = _object_accounts(traces).rename("n_obj")
     keys = ["kind", "account_u", "account_v"]
@@ -86,8 +86,8 @@ def edges_per_kind(coactions: pd.DataFrame, traces: pd.DataFrame) -> pd.DataFram
     out = out.join(per_obj).reset_index()
     out["weight"] = out["weight"].astype("int64")
     out["n_pairs"] = out["n_pairs"].astype("int64")
-    out["first_time"] = out["first_time"].astype(UTC_NS)
-    out["last_time"] = out["last_time"].astype(UTC_NS)
+    out["first_time"] = from_epoch_ns(out["first_time"].to_numpy())
+    out["last_time"] = from_epoch_ns(out["last_time"].to_numpy())
     return out[EDGE_COLUMNS]
 
 
@@ -113,11 +113,14 @@ def combine_edges(edges: pd.DataFrame, coactions: pd.DataFrame | None = None) ->
     if edges.empty:
         return _empty_edges(combined=True)
     keys = ["account_u", "account_v"]
-    g = edges.groupby(keys, sort=True)
+    kind_codes, kind_names = pd.factorize(edges["kind"], sort=True)
+    g = edges.assign(_bits=np.left_shift(1, kind_codes.astype(np.int64))).groupby(keys, sort=True)
     out = g.agg(weight=("weight", "sum"), weighted=("weighted", "sum"), n_pairs=("n_pairs", "sum"),
                 min_delay_s=("min_delay_s", "min"), first_time=("first_time", "min"),
-                last_time=("last_time", "max"),
-                kinds=("kind", lambda s: ",".join(sorted(set(s)))))
+                last_time=("last_time", "max"), bits=("_bits", "sum"))
+    masks = out["bits"].unique()
+    names = {m: ",".join(k for i, k in enumerate(kind_names) if m >> i & 1) for m in masks}
+    out["kinds"] = out.pop("bits").map(names)
     if coactions is not None and not coactions.empty:
         a = coactions["account_a"].to_numpy(dtype=object)
         b = coactions["account_b"].to_numpy(dtype=object)

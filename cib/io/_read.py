@@ -1,0 +1,509 @@
+"""Read input files into the ACTIONS table (DESIGN section 2), with REJECTS and statistics."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InputError, ParameterError
+from ..params import check_choice, parse_mapping
+from ..schema import (ACTION_COLUMNS, ACTION_TYPES, LIST_COLUMNS, REJECT_COLUMNS, UTC_NS,
+                      empty_actions, empty_rejects)
+from ._formats import FORMATS, Format, _REGISTRY, detect_columns, get_format
+from ._readers import open_source, split_name
+from ._values import (NAT, clean_str, display_values, parse_action_types, parse_lists,
+                      parse_timestamps, timestamp_resolution)
+
+__all__ = ["read_actions"]
+
+log = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike
+_CALLER = "read_actions"
+_STR_COLUMNS = ["action_id", "account_id", "parent_id", "text", "platform"]
+_POST = ACTION_TYPES.index("post")
+_MAP_EXAMPLE = "--map account_id=user,timestamp=created_at"
+
+
+@dataclass
+class _Part:
+    """What one file contributes: valid rows (internal dtypes), rejects, and counts."""
+
+    good: pd.DataFrame
+    rejects: pd.DataFrame
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry point
+# ---------------------------------------------------------------------------------------------
+
+def read_actions(
+    paths: PathLike | Iterable[PathLike],
+    format: str = "auto",
+    mapping: str | dict[str, str] | None = None,
+    on_error: str = "skip",
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Read one or more input files into an ACTIONS table.
+
+    Columns are found by name, never by position; extra columns are ignored. Every cell is
+    read as text, so ids such as ``007`` or ``1e+18`` survive as written; empty cells are
+    missing; surrounding white space is stripped from everything but ``text``.
+
+    Parameters
+    ----------
+    paths : str, path, or list of them
+        Files to read, in order. Glob patterns (``data/*.csv``, ``data/**/*.jsonl``) are
+        expanded and sorted. Containers by extension: ``.csv``; ``.tsv``/``.tab``;
+        ``.parquet``/``.pq``; ``.jsonl``/``.ndjson``/``.json`` (one object per line, or one
+        JSON array); anything else is recognised by its content. Compression by a further
+        extension: ``.gz``, ``.bz2``, ``.zst``. The delimiter of a ``.csv`` file is the most
+        frequent of ``,`` TAB ``;`` ``|`` in its header line.
+    format : str, default "auto"
+        One of :data:`FORMATS` or ``"auto"`` (each file on its own, see
+        :func:`detect_format`).
+    mapping : dict or str, optional
+        Input column names of cib's columns: ``{"account_id": "user"}`` or
+        ``"account_id=user,timestamp=created_at"`` (the CLI's ``--map``). Applied before the
+        format's column check.
+    on_error : {"skip", "fail"}, default "skip"
+        ``"skip"`` puts bad rows into REJECTS; ``"fail"`` raises :class:`InputError` for the
+        first bad row (in file order, then row order). Problems with a whole file (missing
+        columns, unreadable or malformed file) always raise.
+
+    Returns
+    -------
+    actions : pandas.DataFrame
+        ACTIONS (:data:`cib.schema.ACTION_COLUMNS`): ``action_id``, ``account_id``,
+        ``parent_id``, ``text``, ``platform`` (object: str or None), ``timestamp``
+        (datetime64[ns, UTC]), ``action_type`` (category: post, repost, reply, quote),
+        ``urls``, ``hashtags``, ``mentions``, ``media`` (a list of str per row). Sorted by
+        (timestamp, account_id, action_id), with a fresh RangeIndex, so the order of the
+        input rows does not matter.
+    rejects : pandas.DataFrame
+        REJECTS (:data:`cib.schema.REJECT_COLUMNS`): ``source`` (the path as given), ``row``
+        (1-based; the CSV header is row 1, JSON lines count lines, Parquet counts records from
+        1), ``column``, ``value`` (raw, at most 200 characters), ``reason``; in file and row
+        order. One row per rejected input row, giving its first problem.
+    stats : dict
+        ``files`` (per file: ``path``, ``sha256`` of the file as stored, ``format``, ``rows``,
+        ``rejected``, ``duplicates``), ``rows_read``, ``rows_rejected``,
+        ``duplicates_dropped``, ``timestamp_resolution_s`` (the coarsest of 86400, 3600, 60,
+        1, 0.1, ... seconds that every timestamp is a multiple of; 1.0 when there are none)
+        and ``format`` (the formats used, comma-separated). ``len(actions) == rows_read -
+        rows_rejected - duplicates_dropped``.
+
+    Raises
+    ------
+    InputError
+        A file is missing, a directory, unreadable, not UTF-8, malformed, or lacks required
+        columns (all of them are listed at once), or a mapped column is not in the file; with
+        ``on_error="fail"``, also for the first bad row.
+    ParameterError
+        ``format``, ``on_error`` or ``mapping`` is not valid.
+
+    Notes
+    -----
+    The generic format reads the columns named like ACTIONS; only ``account_id`` and
+    ``timestamp`` are required.
+
+    - ``action_id``: when absent or empty, ``"{file stem}:{row}"`` (the stem is the file name
+      without extensions, or the path without them when two inputs share a name).
+    - ``timestamp``: epoch seconds or milliseconds (milliseconds when the file's median
+      magnitude is above 1e11), ISO 8601 with or without a zone (none means UTC), or
+      Twitter's ``Wed Oct 10 20:19:24 +0000 2018``.
+    - ``action_type``: post, repost, reply, quote in any case; also retweet/rt/retweeted ->
+      repost, tweet -> post, comment/replied_to -> reply, quoted -> quote. When absent or
+      empty: repost if the row has a ``parent_id``, else post.
+    - list columns: a JSON list, or text split on white space, ``,``, ``|``, ``;`` (in
+      ``urls`` a ``,``/``;`` splits only before white space or another URL). One leading
+      ``#`` (hashtags) or ``@`` (mentions) is removed from each item.
+
+    Rows are rejected (reason in quotes) for: a missing ``account_id`` ("missing
+    account_id"); a missing or unparsable ``timestamp`` ("missing timestamp", "unparsable
+    timestamp"); an ``action_type`` not in the list above ("unknown action_type"); a
+    repost, reply or quote without ``parent_id`` ("repost without parent_id", ...); and an
+    ``action_id`` seen before with different content ("duplicate action_id with different
+    content"; the first in input order is kept). A row equal to an earlier one in every
+    ACTIONS column is dropped and counted in ``duplicates_dropped``.
+
+    Examples
+    --------
+    >>> import tempfile, shutil
+    >>> from pathlib import Path
+    >>> d = tempfile.mkdtemp()
+    >>> path = Path(d) / "posts.csv"
+    >>> _ = path.write_text(
+    ...     "user,time,parent_id,hashtags\\n"
+    ...     "007,2021-01-17T10:00:00+03:00,,#a #b\\n"
+    ...     "008,1610866860,p1,\\n"
+    ...     "009,yesterday,,\\n")
+    >>> actions, rejects, stats = read_actions(path, mapping="account_id=user,timestamp=time")
+    >>> actions[["action_id", "account_id", "timestamp", "action_type", "hashtags"]]
+      action_id account_id                 timestamp action_type hashtags
+    0   posts:2        007 2021-01-17 07:00:00+00:00        post   [a, b]
+    1   posts:3        008 2021-01-17 07:01:00+00:00      repost       []
+    >>> rejects[["row", "column", "value", "reason"]]
+       row     column      value                reason
+    0    4  timestamp  yesterday  unparsable timestamp
+    >>> stats["rows_read"], stats["rows_rejected"], stats["timestamp_resolution_s"]
+    (3, 1, 60.0)
+    >>> shutil.rmtree(d)
+    """
+    fmt_name = check_choice(format, ["auto", *FORMATS], "format", _CALLER)
+    on_error = check_choice(on_error, ["skip", "fail"], "on_error", _CALLER)
+    mapping_dict = parse_mapping(mapping, caller=_CALLER)
+    _check_mapping_keys(mapping_dict, fmt_name, mapping)
+    files = _expand(paths)
+    stems = _stems([display for _, display in files])
+
+    parts: list[_Part] = []
+    for index, (path, display) in enumerate(files):
+        part = _read_file(path, display, index, stems[display], fmt_name, mapping_dict)
+        parts.append(part)
+        log.info("%s: %d rows (%s), %d rejected", display, part.stats["rows"],
+                 part.stats["format"], len(part.rejects))
+        if on_error == "fail" and len(part.rejects):
+            break  # the first bad row is in this file or (a duplicate) an earlier one
+
+    good = pd.concat([p.good for p in parts], ignore_index=True) if parts else None
+    good, dup_rejects, exact_dups = _deduplicate(good, [d for _, d in files])
+    rejects = pd.concat([p.rejects for p in parts] + [dup_rejects], ignore_index=True)
+    rejects = rejects.sort_values(["_file", "row"], kind="stable", ignore_index=True)
+
+    if on_error == "fail" and len(rejects):
+        first = rejects.iloc[0]
+        message = first["reason"] + (f": {first['value']!r}" if first["value"] else "")
+        raise InputError(message, file=first["source"], row=int(first["row"]),
+                         column=first["column"])
+
+    actions = _finish(good)
+    rej_per_file = np.bincount(rejects["_file"].to_numpy(dtype=np.int64), minlength=len(parts))
+    dup_per_file = np.bincount(exact_dups, minlength=len(parts))
+    file_stats = []
+    for i, p in enumerate(parts):
+        s = dict(p.stats)
+        s["rejected"] = int(rej_per_file[i])
+        s["duplicates"] = int(dup_per_file[i])
+        file_stats.append(s)
+    rejects = _finish_rejects(rejects)
+    stats = {
+        "files": file_stats,
+        "rows_read": int(sum(s["rows"] for s in file_stats)),
+        "rows_rejected": int(len(rejects)),
+        "duplicates_dropped": int(len(exact_dups)),
+        "timestamp_resolution_s": timestamp_resolution(good["timestamp"].to_numpy(dtype=np.int64)),
+        "format": ",".join(dict.fromkeys(s["format"] for s in file_stats)),
+    }
+    return actions, rejects, stats
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments
+# ---------------------------------------------------------------------------------------------
+
+def _check_mapping_keys(mapping: dict[str, str], fmt_name: str, given: object) -> None:
+    formats = list(_REGISTRY.values()) if fmt_name == "auto" else [get_format(fmt_name)]
+    known = list(dict.fromkeys(c for f in formats for c in f.columns))
+    bad = [k for k in mapping if k not in known]
+    if bad:
+        raise ParameterError("map", _CALLER,
+                             "a list of CIB_COLUMN=INPUT_COLUMN pairs with CIB_COLUMN one of "
+                             + ", ".join(known), given)
+
+
+def _expand(paths: Any) -> list[tuple[Path, str]]:
+    """(path, path as given) for every input file; glob patterns expanded and sorted."""
+    if isinstance(paths, (str, os.PathLike)):
+        items = [paths]
+    else:
+        try:
+            items = list(paths)
+        except TypeError:
+            raise ParameterError("paths", _CALLER, "a path, a glob pattern, or a list of them",
+                                 paths) from None
+    if not items:
+        raise InputError("no input files given")
+    out: list[tuple[Path, str]] = []
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise ParameterError("paths", _CALLER, "a path, a glob pattern, or a list of them",
+                                 item)
+        text = os.fspath(item)
+        if re.search(r"[*?\[]", text) and not os.path.exists(text):
+            matches = [m for m in sorted(glob.glob(text, recursive=True)) if not os.path.isdir(m)]
+            if not matches:
+                raise InputError(f"no files match the pattern {text!r}")
+            out.extend((Path(m), m) for m in matches)
+        else:
+            out.append((Path(text), text))
+    return out
+
+
+def _stems(displays: list[str]) -> dict[str, str]:
+    """The prefix of generated action ids per file: its name without extensions, or its path
+    without extensions when two different inputs share that name."""
+    stems = {d: split_name(d)[0] for d in displays}
+    owners: dict[str, set[str]] = {}
+    for d, s in stems.items():
+        owners.setdefault(s, set()).add(os.path.normpath(d))
+    return {d: (s if len(owners[s]) == 1 else str(Path(d).with_name(s)).replace(os.sep, "/"))
+            for d, s in stems.items()}
+
+
+def _sha256(path: Path, display: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc}", file=display) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# One file
+# ---------------------------------------------------------------------------------------------
+
+def _read_file(path: Path, display: str, index: int, stem: str, fmt_name: str,
+               mapping: dict[str, str]) -> _Part:
+    source = open_source(path, display)
+    sha = _sha256(path, display)
+    names = source.names()
+    fmt = get_format("generic" if fmt_name == "auto" else fmt_name)
+    stats = {"path": display, "sha256": sha, "format": fmt.name, "rows": 0,
+             "rejected": 0, "duplicates": 0}
+    if not names:  # an empty file
+        return _Part(_empty_good(), _empty_rejects(), stats)
+
+    absent = [v for v in dict.fromkeys(mapping.values()) if v not in names]
+    if absent:
+        raise InputError(f"the mapping names columns that are not in the file: {', '.join(absent)} "
+                         f"(the file has: {_list_names(names)})", file=display)
+    view = {n: n for n in names if n not in mapping.values()}
+    view.update(mapping)
+    if fmt_name == "auto":
+        fmt = get_format(detect_columns(view))
+    stats["format"] = fmt.name
+    missing = [c for c in fmt.required if c not in view]
+    if missing:
+        raise InputError(
+            f"missing required columns for the {fmt.name} format: {', '.join(missing)} "
+            f"(the file has: {_list_names(names)}). Name the input columns with --map "
+            f"(mapping=), e.g. {_MAP_EXAMPLE}", file=display)
+    used = [c for c in fmt.columns if c in view]
+    dup = sorted({view[c] for c in used} & source.duplicates)
+    if dup:
+        raise InputError(f"these columns appear more than once in the header: {', '.join(dup)}",
+                         file=display)
+    raw_columns = list(dict.fromkeys(view[c] for c in used))
+    exact = frozenset(view[c] for c in used if c in fmt.exact)
+    frame, rows = source.read(raw_columns, exact)
+    raw = pd.DataFrame({c: frame[view[c]] for c in used}, index=frame.index)
+    canonical = fmt.convert(raw)
+    stats["rows"] = int(len(rows))
+    good, rejects = _normalise(canonical, rows, display, stem, index)
+    return _Part(good, rejects, stats)
+
+
+def _list_names(names: list[str], limit: int = 30) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} columns)" if len(names) > limit else "")
+
+
+def _normalise(canonical: pd.DataFrame, rows: np.ndarray, display: str, stem: str,
+               index: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse canonical raw columns; split valid rows from rejected ones."""
+    n = len(rows)
+
+    def get(column: str) -> pd.Series | None:
+        return canonical[column] if column in canonical.columns else None
+
+    account = clean_str(get("account_id"), n)
+    parent = clean_str(get("parent_id"), n)
+    raw_ts = get("timestamp")
+    if raw_ts is None:
+        ts, ts_missing = np.full(n, NAT, dtype=np.int64), np.ones(n, dtype=bool)
+    else:
+        ts, ts_missing = parse_timestamps(raw_ts)
+    has_parent = parent.notna().to_numpy()
+    codes, unknown = parse_action_types(get("action_type"), has_parent)
+
+    no_account = account.isna().to_numpy()
+    ok = ~no_account
+    m_ts_missing = ok & ts_missing
+    m_ts_bad = ok & ~ts_missing & (ts == NAT)
+    ok = ok & (ts != NAT)
+    m_type = ok & unknown
+    ok = ok & ~unknown
+    m_parent = ok & (codes != _POST) & ~has_parent
+    ok = ok & ~m_parent
+
+    pieces = []
+    for mask, column, reason in [
+        (no_account, "account_id", "missing account_id"),
+        (m_ts_missing, "timestamp", "missing timestamp"),
+        (m_ts_bad, "timestamp", "unparsable timestamp"),
+        (m_type, "action_type", "unknown action_type"),
+        (m_parent, "parent_id", None),
+    ]:
+        if not mask.any():
+            continue
+        raw = get(column)
+        values = display_values(None if raw is None else raw[mask], int(mask.sum()))
+        if reason is None:
+            reasons = np.array(ACTION_TYPES, dtype=object)[codes[mask]] + " without parent_id"
+        else:
+            reasons = np.full(int(mask.sum()), reason, dtype=object)
+        pieces.append(pd.DataFrame({
+            "source": np.full(int(mask.sum()), display, dtype=object),
+            "row": rows[mask],
+            "column": np.full(int(mask.sum()), column, dtype=object),
+            "value": values,
+            "reason": reasons,
+            "_file": np.full(int(mask.sum()), index, dtype=np.int64),
+        }))
+    rejects = pd.concat(pieces, ignore_index=True) if pieces else _empty_rejects()
+
+    action_id = clean_str(get("action_id"), n)
+    no_id = action_id.isna().to_numpy()
+    if no_id.any():
+        generated = stem + ":" + pd.Series(rows[no_id]).astype("str")
+        action_id = action_id.copy()
+        action_id[no_id] = generated.to_numpy()
+
+    keep = np.flatnonzero(ok) if not ok.all() else None
+
+    def take(values: Any) -> Any:
+        if keep is None:
+            return values.reset_index(drop=True) if isinstance(values, pd.Series) else values
+        if isinstance(values, pd.Series):
+            return values.iloc[keep].reset_index(drop=True)
+        return values[keep]
+
+    def list_column(column: str) -> np.ndarray:
+        raw = get(column)
+        return parse_lists(None if raw is None else take(raw), column, len(rows) if keep is None
+                           else len(keep))
+
+    good = pd.DataFrame({
+        "action_id": take(action_id),
+        "account_id": take(account),
+        "timestamp": take(ts),
+        "action_type": take(codes),
+        "parent_id": take(parent),
+        "text": take(clean_str(get("text"), n, strip=False)),
+        "platform": take(clean_str(get("platform"), n)),
+        **{c: list_column(c) for c in LIST_COLUMNS},
+        "_file": np.full(n if keep is None else len(keep), index, dtype=np.int32),
+        "_row": take(rows),
+    })
+    return good, rejects
+
+
+# ---------------------------------------------------------------------------------------------
+# All files
+# ---------------------------------------------------------------------------------------------
+
+def _deduplicate(good: pd.DataFrame | None, displays: list[str]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Drop exact duplicates and reject later rows that reuse an action_id with other content.
+
+    Returns the remaining rows, the rejects, and the file index of every dropped duplicate.
+    """
+    none = np.zeros(0, dtype=np.int64)
+    if good is None or len(good) == 0:
+        return (_empty_good() if good is None else good), _empty_rejects(), none
+    dup = good["action_id"].duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return good, _empty_rejects(), none
+    sub = good.iloc[np.flatnonzero(dup)]
+    columns = [sub[c].to_numpy(dtype=object, na_value=None) for c in _STR_COLUMNS]
+    columns += [sub["timestamp"].to_numpy(), sub["action_type"].to_numpy()]
+    columns += [[tuple(v) for v in sub[c].to_numpy()] for c in LIST_COLUMNS]
+    first: dict[str, tuple] = {}
+    exact = np.zeros(len(sub), dtype=bool)
+    conflict = np.zeros(len(sub), dtype=bool)
+    for i, key in enumerate(zip(*columns)):
+        kept = first.setdefault(key[0], key)
+        if kept is not key:
+            if kept == key:
+                exact[i] = True
+            else:
+                conflict[i] = True
+    positions = np.flatnonzero(dup)
+    drop = np.zeros(len(good), dtype=bool)
+    drop[positions[exact | conflict]] = True
+    bad = sub[conflict]
+    files = bad["_file"].to_numpy(dtype=np.int64)
+    rejects = pd.DataFrame({
+        "source": np.array([displays[f] for f in files], dtype=object),
+        "row": bad["_row"].to_numpy(dtype=np.int64),
+        "column": np.full(len(bad), "action_id", dtype=object),
+        "value": bad["action_id"].str.slice(0, 200).to_numpy(dtype=object, na_value=""),
+        "reason": np.full(len(bad), "duplicate action_id with different content", dtype=object),
+        "_file": files,
+    })
+    exact_files = sub["_file"].to_numpy(dtype=np.int64)[exact]
+    return good[~drop].reset_index(drop=True), rejects, exact_files
+
+
+def _finish(good: pd.DataFrame) -> pd.DataFrame:
+    """Sort deterministically and convert to the ACTIONS dtypes."""
+    if len(good) == 0:
+        return empty_actions()
+    keys = pa.table({c: pa.array(good[c]) for c in ("timestamp", "account_id", "action_id")})
+    order = pc.sort_indices(keys, sort_keys=[("timestamp", "ascending"), ("account_id", "ascending"),
+                                             ("action_id", "ascending")]).to_numpy()
+    good = good.take(order).reset_index(drop=True)
+    out = {}
+    for c in ACTION_COLUMNS:
+        if c in _STR_COLUMNS:
+            out[c] = pd.Series(good[c].to_numpy(dtype=object, na_value=None), dtype=object)
+        elif c == "timestamp":
+            out[c] = pd.Series(pd.to_datetime(good[c].to_numpy(), unit="ns", utc=True))
+        elif c == "action_type":
+            out[c] = pd.Series(pd.Categorical.from_codes(
+                good[c].to_numpy(), dtype=pd.CategoricalDtype(ACTION_TYPES)))
+        else:
+            out[c] = pd.Series(good[c].to_numpy(), dtype=object)
+    actions = pd.DataFrame(out)
+    assert str(actions["timestamp"].dtype) == UTC_NS
+    return actions
+
+
+def _empty_good() -> pd.DataFrame:
+    frame = pd.DataFrame({
+        **{c: pd.Series([], dtype="str") for c in _STR_COLUMNS},
+        "timestamp": pd.Series([], dtype=np.int64),
+        "action_type": pd.Series([], dtype=np.int8),
+        **{c: pd.Series([], dtype=object) for c in LIST_COLUMNS},
+        "_file": pd.Series([], dtype=np.int32),
+        "_row": pd.Series([], dtype=np.int64),
+    })
+    return frame[["action_id", "account_id", "timestamp", "action_type", "parent_id", "text",
+                  "platform", *LIST_COLUMNS, "_file", "_row"]]
+
+
+def _empty_rejects() -> pd.DataFrame:
+    frame = empty_rejects()
+    frame["_file"] = pd.Series([], dtype=np.int64)
+    return frame
+
+
+def _finish_rejects(rejects: pd.DataFrame) -> pd.DataFrame:
+    if len(rejects) == 0:
+        return empty_rejects()
+    out = {c: pd.Series(rejects[c].to_numpy(dtype=object), dtype=object) for c in REJECT_COLUMNS}
+    out["row"] = pd.Series(rejects["row"].to_numpy(dtype=np.int64))
+    return pd.DataFrame(out)

@@ -1,0 +1,503 @@
+"""Open input files and read their columns as text.
+
+A :class:`Source` hides the container (CSV/TSV, JSON lines, Parquet) and the compression
+(``.gz``, ``.bz2``, ``.zst``, chosen by extension). It first gives the column names (cheaply:
+a CSV's header line, a Parquet schema) so that the caller can check them, then reads only the
+columns it needs, as pandas ``str`` columns (every CSV cell is text, so ``007`` and ``1e+18``
+stay as written; empty cells are missing). Typed Parquet/JSON columns are turned into text too,
+except datetimes (kept as datetime64) and lists (kept as lists). Row numbers are 1-based as a
+spreadsheet shows them: in CSV/TSV the header is row 1, in JSON lines the line number, in Parquet
+the record index + 1.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from ..errors import InputError
+
+__all__ = ["Source", "open_source", "split_name", "COMPRESSIONS", "CONTAINERS"]
+
+log = logging.getLogger(__name__)
+
+#: Compression by file extension.
+COMPRESSIONS = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
+#: Container by file extension (``None``: look at the content).
+CONTAINERS: dict[str, str | None] = {
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": None,
+    ".parquet": "parquet", ".pq": "parquet",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+}
+_DELIMITERS = [",", "\t", ";", "|"]
+_HEADER_CHUNK = 1 << 16
+_HEADER_MAX = 1 << 24
+_CSV_BLOCK = 1 << 23
+
+
+def split_name(path: str | Path) -> tuple[str, str | None, str | None]:
+    """Split a file name into (stem, container, compression) by its extensions.
+
+    Examples
+    --------
+    >>> split_name("data/day1.csv.gz")
+    ('day1', 'csv', 'gzip')
+    >>> split_name("x.tab")
+    ('x', 'tsv', None)
+    >>> split_name("notes")
+    ('notes', None, None)
+    """
+    name = Path(path).name
+    compression = None
+    lower = name.lower()
+    for ext, comp in COMPRESSIONS.items():
+        if lower.endswith(ext):
+            compression, name, lower = comp, name[: -len(ext)], lower[: -len(ext)]
+            break
+    container = None
+    for ext, kind in CONTAINERS.items():
+        if lower.endswith(ext) and len(lower) > len(ext):
+            container, name = kind, name[: -len(ext)]
+            break
+    return name, container, compression
+
+
+def _open_binary(path: Path, compression: str | None, display: str) -> Any:
+    """A binary, decompressing input stream over ``path``."""
+    try:
+        if compression is None:
+            return pa.OSFile(str(path), "rb")
+        if pa.Codec.is_available(compression):
+            return pa.CompressedInputStream(pa.OSFile(str(path), "rb"), compression)
+        if compression == "gzip":  # pragma: no cover - pyarrow wheels ship gzip
+            return gzip.open(path, "rb")
+        if compression == "bz2":  # pragma: no cover - pyarrow wheels ship bz2
+            return bz2.open(path, "rb")
+        try:  # pragma: no cover - pyarrow wheels ship zstd
+            import zstandard
+        except ImportError:  # pragma: no cover
+            raise InputError("is zstandard-compressed, but neither pyarrow's zstd codec nor the "
+                             "'zstandard' package is available (pip install zstandard)",
+                             file=display) from None
+        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"))  # pragma: no cover
+    except InputError:
+        raise
+    except OSError as exc:
+        raise InputError(f"cannot be opened: {exc}", file=display) from None
+
+
+def _read_all(path: Path, compression: str | None, display: str) -> bytes:
+    stream = _open_binary(path, compression, display)
+    try:
+        return stream.read()
+    except (OSError, pa.ArrowException, EOFError, ValueError) as exc:
+        raise InputError(f"cannot be read (corrupt or not {compression or 'plain'} data?): {exc}",
+                         file=display) from None
+    finally:
+        stream.close()
+
+
+def _read_head(path: Path, compression: str | None, display: str) -> tuple[bytes, bool]:
+    """The first bytes of the decompressed content: at least one full line when there is one."""
+    stream = _open_binary(path, compression, display)
+    try:
+        data = b""
+        while len(data) < _HEADER_MAX:
+            chunk = stream.read(_HEADER_CHUNK)
+            if not chunk:
+                return data, True
+            data += chunk
+            if b"\n" in data:
+                return data, False
+        return data, False
+    except (OSError, pa.ArrowException, EOFError, ValueError) as exc:
+        raise InputError(f"cannot be read (corrupt or not {compression or 'plain'} data?): {exc}",
+                         file=display) from None
+    finally:
+        stream.close()
+
+
+def _strip_bom(data: bytes) -> bytes:
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+
+
+# ---------------------------------------------------------------------------------------------
+# Arrow -> pandas, every column as text except datetimes and lists
+# ---------------------------------------------------------------------------------------------
+
+def _to_series(col: pa.ChunkedArray, display: str, name: str) -> pd.Series:
+    t = col.type
+    if pa.types.is_dictionary(t):
+        return _to_series(col.cast(t.value_type), display, name)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return pd.Series(col.to_pandas(), dtype="str")
+    if pa.types.is_null(t):
+        return pd.Series(np.full(len(col), np.nan, dtype=object), dtype="str")
+    if pa.types.is_timestamp(t):
+        return col.to_pandas()
+    if pa.types.is_date(t):
+        return col.cast(pa.timestamp("s")).to_pandas()
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return pd.Series(col.to_pandas(), dtype=object)
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        try:
+            return pd.Series(col.cast(pa.string()).to_pandas(), dtype="str")
+        except pa.ArrowInvalid:
+            raise InputError("cannot be decoded as UTF-8 text", file=display, column=name) from None
+    try:
+        return pd.Series(col.cast(pa.string()).to_pandas(), dtype="str")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        values = [None if v is None else json.dumps(v, ensure_ascii=False, default=str)
+                  for v in col.to_pylist()]
+        return pd.Series(values, dtype="str")
+
+
+def _table_to_frame(table: pa.Table, columns: list[str], display: str) -> pd.DataFrame:
+    data = {c: _to_series(table.column(c), display, c) for c in columns}
+    return pd.DataFrame(data, index=pd.RangeIndex(table.num_rows)) if data else \
+        pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources
+# ---------------------------------------------------------------------------------------------
+
+class Source:
+    """An opened input file.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    display : str
+        The path as the user gave it (used in messages and REJECTS).
+    container : str
+        ``csv``, ``tsv``, ``jsonl`` or ``parquet``.
+    compression : str or None
+        ``gzip``, ``bz2``, ``zstd`` or None.
+    duplicates : set of str
+        Column names that occur more than once (only the first is read).
+    """
+
+    def __init__(self, path: Path, display: str, container: str, compression: str | None) -> None:
+        self.path = path
+        self.display = display
+        self.container = container
+        self.compression = compression
+        self.duplicates: set[str] = set()
+
+    def names(self) -> list[str]:
+        """The column names (empty for an empty file)."""
+        raise NotImplementedError
+
+    def read(self, columns: list[str], exact: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, np.ndarray]:
+        """Read ``columns`` (a subset of :meth:`names`); return the frame and the 1-based row numbers.
+
+        ``exact`` names columns that must keep their text exactly as written (ids); a reader
+        whose fast path would turn them into floats uses a slower exact one instead.
+        """
+        raise NotImplementedError
+
+
+class _CsvSource(Source):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._names: list[str] | None = None
+        self._unique: list[str] = []
+        self._header_only = False
+        self.delimiter = "\t" if self.container == "tsv" else ","
+
+    def names(self) -> list[str]:
+        if self._names is not None:
+            return self._names
+        head, eof = _read_head(self.path, self.compression, self.display)
+        text = _strip_bom(head).decode("utf-8", errors="replace")
+        first_line = text.split("\n", 1)[0]
+        self._header_only = eof and len(text.rstrip("\r\n").split("\n")) == 1
+        if not first_line.strip():
+            if text.strip():
+                raise InputError("the first line (the header) is empty", file=self.display, row=1)
+            self._names = []
+            return self._names
+        if self.container != "tsv":
+            self.delimiter = _sniff_delimiter(first_line)
+        try:
+            header = next(csv.reader(io.StringIO(text), delimiter=self.delimiter))
+        except (csv.Error, StopIteration) as exc:  # pragma: no cover - csv accepts nearly anything
+            raise InputError(f"cannot parse the header: {exc}", file=self.display, row=1) from None
+        header = [h.strip() for h in header]
+        if any("\ufffd" in h for h in header):
+            raise InputError("cannot be decoded as UTF-8 text (the header is not UTF-8)",
+                             file=self.display, row=1)
+        seen: dict[str, int] = {}
+        unique = []
+        for h in header:
+            if h in seen:
+                self.duplicates.add(h)
+                seen[h] += 1
+                unique.append(f"{h}\x00{seen[h]}")  # never matches a real name
+            else:
+                seen[h] = 0
+                unique.append(h)
+        self._unique = unique
+        self._names = [h for h in unique if "\x00" not in h]
+        return self._names
+
+    def _options(self, columns: list[str], threads: bool, handler: Any = None) -> dict[str, Any]:
+        return dict(
+            read_options=pacsv.ReadOptions(column_names=self._unique, skip_rows=1,
+                                           use_threads=threads, block_size=_CSV_BLOCK),
+            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
+                                             invalid_row_handler=handler),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in self._unique}, include_columns=columns,
+                strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""]),
+        )
+
+    def read(self, columns: list[str], exact: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, np.ndarray]:
+        names = self.names()
+        if not names:
+            return pd.DataFrame(), np.zeros(0, dtype=np.int64)
+        if self._header_only:
+            frame = pd.DataFrame({c: pd.Series([], dtype="str") for c in columns})
+            return frame, np.zeros(0, dtype=np.int64)
+        include = list(columns) or names[:1]
+        stream = _open_binary(self.path, self.compression, self.display)
+        try:
+            table = pacsv.read_csv(stream, **self._options(include, True))
+        except pa.ArrowInvalid as exc:
+            raise self._parse_error(include, exc) from None
+        except (OSError, EOFError, pa.ArrowException) as exc:
+            raise InputError(f"cannot be read: {exc}", file=self.display) from None
+        finally:
+            stream.close()
+        frame = _table_to_frame(table, list(columns), self.display)
+        return frame, np.arange(2, table.num_rows + 2, dtype=np.int64)
+
+    def _parse_error(self, include: list[str], exc: Exception) -> InputError:
+        message = str(exc)
+        if "conversion error" in message or "UTF8" in message:
+            return InputError(f"cannot be decoded as UTF-8 text ({message})", file=self.display)
+        bad: list[Any] = []
+
+        def handler(row: Any) -> str:
+            bad.append(row)
+            return "error"
+
+        row = None
+        stream = _open_binary(self.path, self.compression, self.display)
+        try:  # again, single-threaded, to learn the row number
+            pacsv.read_csv(stream, **self._options(include, False, handler))
+        except pa.ArrowInvalid as again:
+            message = str(again)
+        except Exception:  # pragma: no cover - keep the first message
+            pass
+        finally:
+            stream.close()
+        if bad and bad[0].number is not None and bad[0].number >= 0:
+            row = int(bad[0].number)
+        else:
+            m = re.search(r"Row #(\d+)", message)
+            row = int(m.group(1)) if m else None
+        message = re.sub(r"^CSV parse error: (Row #\d+: )?", "", message)
+        if len(message) > 300:
+            message = message[:300] + "..."
+        return InputError(f"cannot parse {self.container.upper()}: {message}", file=self.display,
+                          row=row)
+
+
+def _sniff_delimiter(line: str) -> str:
+    """The most frequent of , TAB ; | outside quotes in the header line (ties: that order)."""
+    unquoted = re.sub(r'"[^"]*"', "", line)
+    counts = [unquoted.count(d) for d in _DELIMITERS]
+    best = max(counts)
+    return _DELIMITERS[counts.index(best)] if best > 0 else ","
+
+
+class _JsonSource(Source):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._data: bytes | None = None
+        self._table: pa.Table | None = None
+        self._frame: pd.DataFrame | None = None
+        self._rows: np.ndarray | None = None
+
+    def _load(self) -> None:
+        if self._data is not None:
+            return
+        self._data = _strip_bom(_read_all(self.path, self.compression, self.display))
+        head = self._data.lstrip()[:1]
+        if head == b"[" or not head:
+            self._python()
+            return
+        try:
+            table = pajson.read_json(pa.BufferReader(self._data),
+                                     read_options=pajson.ReadOptions(block_size=1 << 24))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            log.debug("%s: pyarrow JSON reader failed (%s); using the exact reader", self.display, exc)
+            self._python()
+            return
+        data = self._data
+        n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        if n_lines == table.num_rows:
+            rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+        else:  # blank lines: number the non-blank ones
+            rows = np.array([i for i, line in enumerate(data.split(b"\n"), 1) if line.strip()],
+                            dtype=np.int64)
+            if len(rows) != table.num_rows:  # pragma: no cover - defensive
+                self._python()
+                return
+        self._table, self._rows = table, rows
+
+    def _python(self) -> None:
+        """The exact (slow) reader: numbers stay as written, errors give line numbers."""
+        assert self._data is not None
+        self._table = None
+        try:
+            text = self._data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = self._data[: exc.start].count(b"\n") + 1
+            raise InputError("cannot be decoded as UTF-8 text", file=self.display, row=line) from None
+        records: list[Any] = []
+        rows: list[int] = []
+        if text.lstrip().startswith("["):
+            try:
+                doc = json.loads(text, parse_int=str, parse_float=str)
+            except ValueError as exc:
+                raise InputError(f"invalid JSON: {exc}", file=self.display) from None
+            records = list(doc) if isinstance(doc, list) else [doc]
+            rows = list(range(1, len(records) + 1))
+        else:
+            for lineno, line in enumerate(text.split("\n"), 1):
+                if not line.strip():
+                    continue
+                try:
+                    records.append(json.loads(line, parse_int=str, parse_float=str))
+                except ValueError as exc:
+                    raise InputError(f"invalid JSON: {getattr(exc, 'msg', exc)}",
+                                     file=self.display, row=lineno) from None
+                rows.append(lineno)
+        for rec, row in zip(records, rows):
+            if not isinstance(rec, dict):
+                raise InputError(f"expected a JSON object, got {type(rec).__name__}",
+                                 file=self.display, row=row)
+        keys: dict[str, None] = {}
+        for rec in records:
+            keys.update(dict.fromkeys(rec))
+        columns = {}
+        for k in keys:
+            values = [_json_cell(rec.get(k)) for rec in records]
+            if all(v is None or isinstance(v, str) for v in values):
+                columns[k] = pd.Series(values, dtype="str")
+            else:
+                columns[k] = pd.Series(values, dtype=object)
+        self._frame = pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
+        self._rows = np.asarray(rows, dtype=np.int64)
+
+    def names(self) -> list[str]:
+        self._load()
+        if self._table is not None:
+            return list(self._table.column_names)
+        assert self._frame is not None
+        return list(self._frame.columns)
+
+    def read(self, columns: list[str], exact: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, np.ndarray]:
+        self._load()
+        if self._table is not None:
+            inexact = [c for c in columns if c in exact
+                       and pa.types.is_floating(self._table.schema.field(c).type)]
+            if inexact:
+                log.debug("%s: %s parsed as floats; using the exact reader", self.display, inexact)
+                self._python()
+        if self._table is not None:
+            frame = _table_to_frame(self._table, list(columns), self.display)
+        else:
+            assert self._frame is not None
+            frame = self._frame[list(columns)].copy()
+        assert self._rows is not None
+        return frame, self._rows
+
+
+def _json_cell(v: Any) -> Any:
+    if v is None or isinstance(v, (str, list)):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return json.dumps(v, ensure_ascii=False)
+
+
+class _ParquetSource(Source):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._file: pq.ParquetFile | None = None
+
+    def _open(self) -> pq.ParquetFile:
+        if self._file is None:
+            source: Any = str(self.path)
+            if self.compression is not None:
+                source = pa.BufferReader(_read_all(self.path, self.compression, self.display))
+            try:
+                self._file = pq.ParquetFile(source)
+            except (pa.ArrowException, OSError) as exc:
+                raise InputError(f"is not a readable Parquet file: {exc}", file=self.display) from None
+        return self._file
+
+    def names(self) -> list[str]:
+        names = list(self._open().schema_arrow.names)
+        self.duplicates = {n for n in names if names.count(n) > 1}
+        return list(dict.fromkeys(names))
+
+    def read(self, columns: list[str], exact: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, np.ndarray]:
+        try:
+            table = self._open().read(columns=list(columns) or None)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"cannot be read as Parquet: {exc}", file=self.display) from None
+        frame = _table_to_frame(table, list(columns), self.display)
+        return frame, np.arange(1, table.num_rows + 1, dtype=np.int64)
+
+
+_SOURCES = {"csv": _CsvSource, "tsv": _CsvSource, "jsonl": _JsonSource, "parquet": _ParquetSource}
+
+
+def open_source(path: str | Path, display: str | None = None) -> Source:
+    """Check that ``path`` is a readable file and return its :class:`Source`.
+
+    The container comes from the extension (``.csv``, ``.tsv``/``.tab``, ``.parquet``/``.pq``,
+    ``.jsonl``/``.ndjson``/``.json``), else from the content: Parquet's magic bytes, a
+    leading ``{`` or ``[`` (JSON), otherwise delimited text.
+
+    Raises
+    ------
+    InputError
+        If the file does not exist, is a directory, or cannot be opened.
+    """
+    display = str(path) if display is None else display
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", file=display)
+    if p.is_dir():
+        raise InputError("is a directory, not a file (use a glob such as 'dir/*.csv')", file=display)
+    _, container, compression = split_name(p)
+    if container is None:
+        head, _ = _read_head(p, compression, display)
+        if head.startswith(b"PAR1"):
+            container = "parquet"
+        elif _strip_bom(head).lstrip()[:1] in (b"{", b"["):
+            container = "jsonl"
+        else:
+            container = "csv"
+    return _SOURCES[container](p, display, container, compression)
