@@ -21,7 +21,7 @@ from ..errors import InputError, ParameterError
 from ..params import check_choice, parse_mapping
 from ..schema import (ACTION_COLUMNS, ACTION_TYPES, LIST_COLUMNS, REJECT_COLUMNS, UTC_NS,
                       empty_actions, empty_rejects)
-from ._formats import FORMATS, Format, _REGISTRY, detect_columns, get_format
+from ._formats import _REGISTRY, FORMATS, detect_columns, get_format
 from ._readers import open_source, split_name
 from ._values import (NAT, clean_str, display_values, parse_action_types, parse_lists,
                       parse_timestamps, timestamp_resolution)
@@ -396,7 +396,7 @@ def _normalise(canonical: pd.DataFrame, rows: np.ndarray, display: str, stem: st
         return parse_lists(None if raw is None else take(raw), column, len(rows) if keep is None
                            else len(keep))
 
-    good = pd.DataFrame({
+    good = _assemble({
         "action_id": take(action_id),
         "account_id": take(account),
         "timestamp": take(ts),
@@ -407,7 +407,7 @@ def _normalise(canonical: pd.DataFrame, rows: np.ndarray, display: str, stem: st
         **{c: list_column(c) for c in LIST_COLUMNS},
         "_file": np.full(n if keep is None else len(keep), index, dtype=np.int32),
         "_row": take(rows),
-    })
+    }, n if keep is None else len(keep))
     return good, rejects
 
 
@@ -424,8 +424,11 @@ def _deduplicate(good: pd.DataFrame | None, displays: list[str]
     none = np.zeros(0, dtype=np.int64)
     if good is None or len(good) == 0:
         return (_empty_good() if good is None else good), _empty_rejects(), none
-    dup = good["action_id"].duplicated(keep=False).to_numpy()
-    if not dup.any():
+    codes, uniques = pd.factorize(good["action_id"])
+    if len(uniques) == len(good):
+        return good, _empty_rejects(), none
+    dup = np.bincount(codes)[codes] > 1
+    if not dup.any():  # pragma: no cover - implied by the test above
         return good, _empty_rejects(), none
     sub = good.iloc[np.flatnonzero(dup)]
     columns = [sub[c].to_numpy(dtype=object, na_value=None) for c in _STR_COLUMNS]
@@ -465,21 +468,36 @@ def _finish(good: pd.DataFrame) -> pd.DataFrame:
     keys = pa.table({c: pa.array(good[c]) for c in ("timestamp", "account_id", "action_id")})
     order = pc.sort_indices(keys, sort_keys=[("timestamp", "ascending"), ("account_id", "ascending"),
                                              ("action_id", "ascending")]).to_numpy()
-    good = good.take(order).reset_index(drop=True)
-    out = {}
+    out: dict[str, Any] = {}
     for c in ACTION_COLUMNS:
         if c in _STR_COLUMNS:
-            out[c] = pd.Series(good[c].to_numpy(dtype=object, na_value=None), dtype=object)
+            out[c] = good[c].to_numpy(dtype=object, na_value=None)[order]
         elif c == "timestamp":
-            out[c] = pd.Series(pd.to_datetime(good[c].to_numpy(), unit="ns", utc=True))
+            out[c] = pd.to_datetime(good[c].to_numpy()[order], unit="ns", utc=True)
         elif c == "action_type":
-            out[c] = pd.Series(pd.Categorical.from_codes(
-                good[c].to_numpy(), dtype=pd.CategoricalDtype(ACTION_TYPES)))
+            out[c] = pd.Categorical.from_codes(good[c].to_numpy()[order],
+                                               dtype=pd.CategoricalDtype(ACTION_TYPES))
         else:
-            out[c] = pd.Series(good[c].to_numpy(), dtype=object)
-    actions = pd.DataFrame(out)
+            out[c] = good[c].to_numpy()[order]
+    actions = _assemble(out, len(good))
     assert str(actions["timestamp"].dtype) == UTC_NS
     return actions
+
+
+def _assemble(columns: dict[str, Any], n: int) -> pd.DataFrame:
+    """A DataFrame of these columns (numpy object arrays stay object), one block per column.
+
+    Assigning column by column avoids consolidating object columns into one 2-D block, which
+    copies (it is several times slower on ten million rows).
+    """
+    frame = pd.DataFrame(index=pd.RangeIndex(n))
+    for name, values in columns.items():
+        if isinstance(values, np.ndarray) and values.dtype == object:
+            values = pd.Series(values, dtype=object, index=frame.index, copy=False)
+        elif isinstance(values, pd.Series):
+            values = values.set_axis(frame.index)
+        frame[name] = values
+    return frame
 
 
 def _empty_good() -> pd.DataFrame:

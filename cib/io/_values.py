@@ -2,8 +2,8 @@
 
 Every function takes a raw column (a pandas Series as the readers return it: ``str`` dtype,
 or datetime64 for typed timestamp columns, or object holding lists for typed list columns) and
-returns parsed values plus enough information to reject rows. None of them loops over rows in
-Python on the common path (plain strings); list columns and JSON-list strings are the exception.
+returns parsed values plus enough information to reject rows. Timestamps, ids and action types
+are parsed without a Python loop over rows; list columns loop over their distinct cell texts.
 """
 
 from __future__ import annotations

@@ -1,0 +1,114 @@
+"""The command line, through click's CliRunner: every command, help, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cib.cli import main
+from cib.datasets import simulate, write_simulation
+
+COMMANDS = ["detect", "demo", "simulate", "evaluate", "formats"]
+
+
+@pytest.fixture(scope="module")
+def sim_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sim")
+    actions, truth = simulate(n_accounts=800, n_groups=3, seed=21)
+    write_simulation(d, actions, truth)
+    return d
+
+
+def run(*args: str, ok: bool = True):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_help_everywhere(command, flag):
+    res = run(command, flag)
+    assert "Usage:" in res.output
+
+
+def test_main_help_and_version():
+    assert "Find coordinated" in run("-h").output
+    assert "cib" in run("--version").output
+
+
+def test_simulate_detect_evaluate(tmp_path, sim_dir):
+    out = tmp_path / "out"
+    res = run("detect", str(sim_dir / "actions.csv"), "-o", str(out), "--window", "1m",
+              "--n-null", "30")
+    assert "flagged as coordinated" in res.output
+    assert "rank" in res.output
+    for name in ("clusters.csv", "members.csv", "edges.csv", "evidence.csv", "graph.gexf",
+                 "graph.graphml", "manifest.json", "rejects.csv"):
+        assert (out / name).exists(), name
+    ev = run("evaluate", str(out), str(sim_dir / "truth.csv"), "--json")
+    scores = json.loads(ev.output)
+    assert scores["f1"] >= 0.9
+
+
+def test_simulate_writes_files(tmp_path):
+    res = run("simulate", "-o", str(tmp_path / "s"), "--accounts", "300", "--groups", "2",
+              "--seed", "3")
+    assert (tmp_path / "s" / "actions.csv").exists() and (tmp_path / "s" / "truth.csv").exists()
+    assert "planted groups" in res.output
+
+
+def test_formats_lists_presets():
+    out = run("formats").output
+    assert "generic" in out and "coortweet" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["detect", "missing.csv", "-o", "x"], "missing.csv"),
+    (["detect", "{sim}/actions.csv", "-o", "{tmp}/o", "--window", "soon"], "'window' parameter"),
+    (["detect", "{sim}/actions.csv", "-o", "{tmp}/o", "--map", "account_id"], "'map' parameter"),
+    (["detect", "{sim}/actions.csv", "-o", "{tmp}/o", "--map", "account_id=nope"], "nope"),
+    (["detect", "{sim}/actions.csv", "-o", "{tmp}/o", "--kinds", "likes"], "'kinds' parameter"),
+    (["evaluate", "{tmp}", "{sim}/truth.csv"], "not a cib output folder"),
+])
+def test_bad_input_one_line_error_exit_2(tmp_path, sim_dir, args, message):
+    args = [a.format(sim=sim_dir, tmp=tmp_path) for a in args]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+    assert "Traceback" not in res.output
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("Error")]
+    assert len(lines) == 1
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_cib_output(tmp_path, sim_dir):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("do not delete")
+    res = CliRunner().invoke(main, ["detect", str(sim_dir / "actions.csv"), "-o", str(precious)])
+    assert res.exit_code == 2
+    assert (precious / "thesis.txt").read_text() == "do not delete"
+
+
+def test_debug_shows_traceback(sim_dir, tmp_path):
+    res = CliRunner().invoke(main, ["--debug", "detect", str(sim_dir / "actions.csv"), "-o",
+                                    str(tmp_path / "o"), "--window", "soon"])
+    assert res.exit_code != 0 and res.exception is not None
+
+
+def test_demo_runs_on_bundled_sample(tmp_path):
+    res = run("demo", "-o", str(tmp_path / "demo"))
+    assert "russian_coord_tweets" in res.output
+    assert "Against the planted groups" in res.output
+    assert (tmp_path / "demo" / "simulated" / "clusters.csv").exists()
+
+
+def test_python_dash_m_cib():
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "cib", "--help"], capture_output=True, text=True)
+    assert res.returncode == 0 and "Usage: cib" in res.stdout
