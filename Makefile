@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-slow bench clean
+.PHONY: demo test test-slow readme clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(VENV)/.installed-dev
 ## make test-slow: the long cases too
 test-slow: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n 2 -q -m "slow or not slow"
+
+## make readme: regenerate the README's CLI reference from --help
+readme: $(VENV)/.installed
+	$(BIN)/python -m cib._clidoc README.md
 
 clean:
 	rm -rf $(VENV) out .pytest_cache build *.egg-info

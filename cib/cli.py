@@ -20,7 +20,7 @@ from .errors import CibError
 
 __all__ = ["main"]
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100, "terminal_width": 100}
 
 
 def _bundled_data() -> Path:
@@ -95,9 +95,11 @@ def _detect_options(func):
 
 def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
                 seed, n_null, alpha, quiet):
+    from .export import check_output_dir
     from .io import read_actions
     from .pipeline import detect
 
+    check_output_dir(out)
     t0 = time.perf_counter()
     actions, rejects, stats = read_actions(list(inputs), format=fmt, mapping=mapping,
                                            on_error=on_error)

@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from .errors import OutputError, ParameterError
 
 __all__ = [
+    "check_output_dir",
     "CSV_FORMULA_PREFIXES",
     "TABLE_FORMATS",
     "file_sha256",
@@ -606,6 +607,15 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 # ---------------------------------------------------------------------------------------------
 # The output folder
 # ---------------------------------------------------------------------------------------------
+
+def check_output_dir(out_dir: str | os.PathLike[str]) -> None:
+    """Fail early (before any work) when ``out_dir`` could not be replaced by :func:`write_outputs`.
+
+    Raises :class:`OutputError` when it is a file or a non-empty folder that is not a cib output.
+    """
+    path = Path(out_dir)
+    _check_out_dir(path, str(path))
+
 
 def _check_out_dir(out_dir: Path, shown: str) -> bool:
     """Raise if ``out_dir`` must not be replaced; return whether it exists."""

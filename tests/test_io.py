@@ -331,6 +331,22 @@ def test_utf8_bom_is_stripped(tmp_path):
     assert read_actions(path)[0]["action_id"].tolist() == ["a1", "a2", "a3"]
 
 
+def test_windows_line_endings(tmp_path):
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(("\r\n".join([HEADER, *ROWS]) + "\r\n").encode())
+    actions = read_actions(path)[0]
+    assert actions["text"].tolist() == ["hello", None, "bye"]
+
+
+def test_sha256_is_of_the_file_as_stored(tmp_path):
+    import hashlib
+
+    path = tmp_path / "in.csv.gz"
+    path.write_bytes(gzip.compress(("\n".join([HEADER, *ROWS]) + "\n").encode()))
+    stats = read_actions(path)[2]
+    assert stats["files"][0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def test_quoted_newlines_and_row_numbers(tmp_path):
     path = write(tmp_path / "q.csv", 'account_id,timestamp,text\n'
                                      'u1,1,"two\nlines"\n'
@@ -366,6 +382,14 @@ def test_jsonl_typed_numbers_keep_their_text(tmp_path):
     actions = read_actions(path)[0]
     assert actions["account_id"].tolist() == ["42", "43"]
     assert actions["action_id"].tolist() == ["1.5", "2.25"]
+
+
+def test_json_array_file(tmp_path):
+    path = tmp_path / "arr.json"
+    path.write_text('[{"account_id": "u", "timestamp": 1}, {"account_id": "v", "timestamp": "x"}]')
+    actions, rejects, _ = read_actions(path)
+    assert actions["account_id"].tolist() == ["u"]
+    assert rejects["row"].tolist() == [2]  # the element number
 
 
 def test_invalid_json_line_is_an_input_error(tmp_path):
