@@ -41,9 +41,29 @@ def handle_errors(func):
                 raise
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except KeyboardInterrupt:
             click.echo("Interrupted; earlier outputs are left as they were.", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
+        except MemoryError:
+            if debug:
+                raise
+            click.echo("Error: out of memory; try a smaller --window, fewer --kinds or a "
+                       "machine with more memory", err=True)
+            sys.exit(1)
+        except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
+            if debug:
+                raise
+            click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (this is a bug in cib; "
+                       "rerun with --debug and report the traceback)", err=True)
+            sys.exit(1)
 
     return wrapper
 
@@ -87,6 +107,11 @@ def _detect_options(func):
                      help="Null-model runs for the cluster p-values."),
         click.option("--alpha", default=0.05, show_default=True, type=float,
                      help="Flag clusters with p-value <= alpha."),
+        click.option("--edge-fdr", default=0.01, show_default=True, type=float,
+                     help="Keep account pairs whose false discovery rate is at most this."),
+        click.option("--fdr-runs", default=None, type=int,
+                     help="Null runs that calibrate the edges' false discovery rate "
+                          "[default: 3e6 / traces, between 20 and 100]."),
     ]
     for opt in reversed(options):
         func = opt(func)
@@ -94,7 +119,7 @@ def _detect_options(func):
 
 
 def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
-                seed, n_null, alpha, quiet):
+                seed, n_null, alpha, quiet, edge_fdr=0.01, fdr_runs=None):
     from .export import check_output_dir
     from .io import read_actions
     from .pipeline import detect
@@ -104,7 +129,8 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
     actions, rejects, stats = read_actions(list(inputs), format=fmt, mapping=mapping,
                                            on_error=on_error)
     det = detect(actions, window=window, kinds=kinds, min_weight=min_weight, method=method,
-                 resolution=resolution, seed=seed, n_null=n_null, alpha=alpha, rejects=rejects,
+                 resolution=resolution, seed=seed, n_null=n_null, alpha=alpha, edge_fdr=edge_fdr,
+                 fdr_runs=fdr_runs, rejects=rejects,
                  input_stats=stats)
     det.manifest["timings_s"]["read"] = round(stats.get("read_seconds", 0.0), 4)
     det.manifest["command"] = "cib detect"
@@ -133,14 +159,14 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 @click.pass_context
 @handle_errors
 def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
-           seed, n_null, alpha):
+           seed, n_null, alpha, edge_fdr, fdr_runs):
     """Find coordinated groups in INPUT files (CSV, TSV, Parquet, JSON lines; globs allowed).
 
     Writes clusters, members, edges and evidence (CSV and Parquet), graph.gexf, graph.graphml,
     rejects.csv and manifest.json into OUT, and prints the ranked clusters.
     """
     _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
-                seed, n_null, alpha, ctx.obj.get("quiet", False))
+                seed, n_null, alpha, ctx.obj.get("quiet", False), edge_fdr, fdr_runs)
 
 
 @main.command(context_settings=CONTEXT)
@@ -169,6 +195,10 @@ def demo(ctx, out, data_dir, seed):
         click.echo(f"== {russian.name}: pro-government Russian retweets (CooRTweet sample)")
     _run_detect([str(russian)], Path(out) / "russian_coord_tweets", "coortweet", None, "skip",
                 "60s", None, 2, "leiden", 1.0, seed, 100, 0.05, quiet)
+    if not quiet:
+        click.echo("(CooRTweet's network on this sample has 2,110 accounts and 3,721 edges: every "
+                   "pair that co-retweeted once within 60 s.\n cib keeps pairs that co-retweeted "
+                   "at least 2 distinct posts, and reports them only beyond chance.)")
     if not quiet:
         click.echo(f"\n== simulated: organic accounts plus planted coordinated groups")
     det = _run_detect([str(sim_actions)], Path(out) / "simulated", "generic", None, "skip",

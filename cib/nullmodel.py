@@ -97,6 +97,7 @@ class _Coded:
         self.kind_names = np.asarray(pd.factorize(traces["kind"], sort=True)[1], dtype=object)
         acc, accounts = pd.factorize(traces["account_id"], sort=True)
         self.account = acc.astype(np.int64)
+        self.action = pd.factorize(traces["action_id"], sort=True)[0].astype(np.int64)
         self.accounts = pd.Index(np.asarray(accounts, dtype=object))
         self.time = to_epoch_ns(traces["timestamp"])
         self.n_groups = len(gvals)
@@ -108,14 +109,36 @@ class _Coded:
                                            shape=(len(self.accounts), self.n_groups))
         self.incidence.sum_duplicates()
 
-    def pairs(self, time: np.ndarray, window_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(group, u, v) of every co-action pair (u < v account codes) for these trace times."""
+    def pairs(self, time: np.ndarray, window_ns: int):
+        """(group, u, v, action_u, action_v) of every co-action pair (u < v account codes)."""
         order = np.lexsort((self.account, time, self.group))
-        g, t, acc = self.group[order], time[order], self.account[order]
+        g, t, acc, act = self.group[order], time[order], self.account[order], self.action[order]
         i, j = pair_indices(g, t, window_ns)
         keep = acc[i] != acc[j]
         i, j = i[keep], j[keep]
-        return g[i], np.minimum(acc[i], acc[j]), np.maximum(acc[i], acc[j])
+        swap = acc[i] > acc[j]
+        u = np.where(swap, acc[j], acc[i])
+        v = np.where(swap, acc[i], acc[j])
+        au = np.where(swap, act[j], act[i])
+        av = np.where(swap, act[i], act[j])
+        return g[i], u, v, au, av
+
+    @staticmethod
+    def events(u: np.ndarray, v: np.ndarray, au: np.ndarray, av: np.ndarray):
+        """Per account pair: the number of distinct action pairs behind its co-actions. Two posts
+        that share a URL, a hashtag and a text are one coincidence, not three."""
+        if u.size == 0:
+            e = np.empty(0, np.int64)
+            return e, e, e
+        order = np.lexsort((av, au, v, u))
+        u, v, au, av = u[order], v[order], au[order], av[order]
+        new = np.ones(u.size, dtype=bool)
+        new[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1]) | (au[1:] != au[:-1]) | (av[1:] != av[:-1])
+        u, v = u[new], v[new]
+        start = np.ones(u.size, dtype=bool)
+        start[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+        idx = np.flatnonzero(start)
+        return u[idx], v[idx], np.diff(np.append(idx, u.size)).astype(np.int64)
 
     def weights(self, g: np.ndarray, u: np.ndarray, v: np.ndarray):
         """Per account pair: the number of distinct objects co-acted on."""
@@ -182,7 +205,7 @@ def pair_chance(traces: pd.DataFrame, window: float | str = 60,
     """
     w = parse_duration(window, "window", "pair_chance")
     c = _Coded(traces)
-    g, u, v = c.pairs(c.time, int(round(w * 1e9)))
+    g, u, v, _, _ = c.pairs(c.time, int(round(w * 1e9)))
     tu, tv = _pair_codes(c, exclude)
     chance = c.chance(g, u, v, tu, tv)
     index = pd.MultiIndex.from_arrays([c.kind_names[c.group_kind], c.group_object],
@@ -207,8 +230,10 @@ def edge_significance(edges: pd.DataFrame, traces: pd.DataFrame, window: float |
     a co-action with probability ``1 - (1 - c) ** (n_u * n_v)``, where ``c`` is the object's pooled
     :func:`pair_chance` and ``n_u``, ``n_v`` the two accounts' numbers of traces on it (an account
     that uses a hashtag 200 times meets everyone else who uses it). The expected weight is the sum
-    of those chances; the edge's ``p_value`` is the Poisson upper tail ``P(X >= weight)`` with that
-    mean (conservative for the Poisson-binomial it approximates).
+    of those chances; the edge's ``p_value`` is the Poisson upper tail ``P(X >= k)`` with that
+    mean (conservative for the Poisson-binomial it approximates), where ``k`` is the weight, or the
+    number of distinct action pairs behind it (``n_events``) when smaller: one post pair that
+    shares a URL, a hashtag and a text is one coincidence, not three.
 
     ``q_value`` is the false discovery rate at that p-value, measured on null data: the whole edge
     stage (co-action join, ``min_weight``, these p-values) is run ``fdr_runs`` times on the
@@ -236,22 +261,28 @@ def edge_significance(edges: pd.DataFrame, traces: pd.DataFrame, window: float |
     Returns
     -------
     DataFrame
-        ``edges`` with ``n_common`` (objects both accounts acted on), ``expected``, ``p_value``
-        and ``q_value`` added.
+        ``edges`` with ``n_events`` (distinct action pairs behind the co-actions), ``n_common``
+        (objects both accounts acted on), ``expected``, ``p_value`` and ``q_value`` added.
     """
     w = parse_duration(window, "window", "edge_significance")
     check_number(fdr_runs, "fdr_runs", "edge_significance", low=0, integer=True)
     out = edges.copy()
     if edges.empty or traces.empty:
-        for col in ("n_common", "expected", "p_value", "q_value"):
+        for col in ("n_events", "n_common", "expected", "p_value", "q_value"):
             out[col] = pd.Series([], dtype="float64")
         return out
     window_ns = int(round(w * 1e9))
     c = _Coded(traces)
-    g, u, v = c.pairs(c.time, window_ns)
+    g, u, v, au, av = c.pairs(c.time, window_ns)
     tu, tv = _pair_codes(c, edges)
     chance = c.chance(g, u, v, tu, tv)
-    n_common, expected, p = c.pvalues(tu, tv, edges["weight"].to_numpy(), chance)
+    eu, ev, en = c.events(u, v, au, av)
+    n_acc = len(c.accounts)
+    ekey = pd.Series(en, index=eu * n_acc + ev)
+    events = ekey.reindex(tu * n_acc + tv).fillna(0).to_numpy(dtype=np.int64)
+    observed = np.minimum(edges["weight"].to_numpy(dtype=np.int64), events)
+    n_common, expected, p = c.pvalues(tu, tv, observed, chance)
+    out["n_events"] = events
     out["n_common"] = n_common
     out["expected"] = expected
     out["p_value"] = p
@@ -268,13 +299,16 @@ def _null_fdr(c: _Coded, p_observed: np.ndarray, window_ns: int, min_weight: flo
     rng = np.random.default_rng(seed)
     null_p: list[np.ndarray] = []
     for _ in range(runs):
-        g, u, v = c.pairs(null.sample(rng), window_ns)
+        g, u, v, au, av = c.pairs(null.sample(rng), window_ns)
         cu, cv, cw = c.weights(g, u, v)
         keep = cw >= min_weight
         cu, cv, cw = cu[keep], cv[keep], cw[keep]
         if cu.size:
             chance = c.chance(g, u, v, cu, cv)
-            null_p.append(c.pvalues(cu, cv, cw, chance)[2])
+            eu, ev, en = c.events(u, v, au, av)
+            n_acc = len(c.accounts)
+            ev_of = pd.Series(en, index=eu * n_acc + ev).reindex(cu * n_acc + cv).to_numpy(np.int64)
+            null_p.append(c.pvalues(cu, cv, np.minimum(cw, ev_of), chance)[2])
     pooled = np.sort(np.concatenate(null_p)) if null_p else np.empty(0)
     order = np.argsort(p_observed, kind="mergesort")
     ps = p_observed[order]

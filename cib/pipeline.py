@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import __version__
@@ -93,7 +94,8 @@ class Detection:
         lines = [f"{m.get('actions', '?')} actions, {m.get('traces', '?')} traces, "
                  f"{m.get('coactions', '?')} co-actions; {m.get('candidate_edges', '?')} account pairs "
                  f"with weight >= {self.manifest.get('parameters', {}).get('min_weight', '?')}, "
-                 f"{m.get('graph_edges', '?')} of them beyond chance, among "
+                 f"{m.get('graph_edges', '?')} of them beyond chance (FDR <= "
+                 f"{self.manifest.get('parameters', {}).get('edge_fdr', '?')}), among "
                  f"{m.get('graph_accounts', '?')} accounts",
                  f"{len(c)} clusters, {n_flag} flagged as coordinated "
                  f"(p <= {self.manifest.get('parameters', {}).get('alpha', '?')})"]
@@ -148,7 +150,7 @@ def _versions() -> dict[str, str]:
 
 def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_weight: float = 2,
            method: str = "leiden", resolution: float = 1.0, seed: int = 0, n_null: int = 100,
-           alpha: float = 0.05, fdr_runs: int = 20, min_text_chars: int = 10, rejects: pd.DataFrame | None = None,
+           alpha: float = 0.05, edge_fdr: float = 0.01, fdr_runs: int | None = None, min_text_chars: int = 10, rejects: pd.DataFrame | None = None,
            input_stats: dict | None = None) -> Detection:
     """Find groups of accounts that act in concert.
 
@@ -175,10 +177,16 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     n_null : int, default 100
         Null-model runs per detection (p-values are multiples of ``1 / (n_null + 1)``).
     alpha : float, default 0.05
+        A cluster is flagged when its p-value is at most ``alpha``.
+    edge_fdr : float, default 0.01
         An edge enters the account graph when its false discovery rate (``q_value``) is at most
-        ``alpha``; a cluster is flagged when its p-value is at most ``alpha``.
-    fdr_runs : int, default 20
-        Null runs of the whole edge stage that calibrate the edges' false discovery rate.
+        this. Each false edge can bring two innocent accounts into the output, so this is
+        stricter than ``alpha``.
+    fdr_runs : int, optional
+        Null runs of the whole edge stage that calibrate the edges' false discovery rate. The
+        smallest q-value a lone edge can get is ``1 / (fdr_runs + 1)``, so small data sets need
+        more runs; by default ``3e6 / n_traces`` runs, between 20 and 100 (a roughly constant
+        time budget).
     min_text_chars : int, default 10
         Shortest normalised text that counts as a ``text`` trace.
     rejects, input_stats : optional
@@ -214,7 +222,9 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     check_number(seed, "seed", "detect", low=0, integer=True)
     check_number(n_null, "n_null", "detect", low=0, integer=True)
     check_number(alpha, "alpha", "detect", low=0, high=1)
-    check_number(fdr_runs, "fdr_runs", "detect", low=0, integer=True)
+    check_number(edge_fdr, "edge_fdr", "detect", low=0, high=1)
+    if fdr_runs is not None:
+        check_number(fdr_runs, "fdr_runs", "detect", low=0, integer=True)
     check_number(min_text_chars, "min_text_chars", "detect", low=0, integer=True)
 
     traces = build_traces(actions, kinds=kinds, min_text_chars=min_text_chars)
@@ -223,9 +233,11 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     lap("coaction")
     by_kind = edges_per_kind(pairs, traces)
     combined = combine_edges(by_kind, pairs)
+    if fdr_runs is None:
+        fdr_runs = int(np.clip(3e6 / max(len(traces), 1), 20, 100))
     candidates = edge_significance(threshold_edges(combined, min_weight), traces, window=w,
                                    min_weight=min_weight, fdr_runs=fdr_runs, seed=seed)
-    candidates["significant"] = (candidates["q_value"] <= alpha).to_numpy(dtype=bool)
+    candidates["significant"] = (candidates["q_value"] <= edge_fdr).to_numpy(dtype=bool)
     graph_edges = candidates[candidates["significant"]].reset_index(drop=True)
     lap("edges")
     communities = find_communities(graph_edges, method=method, resolution=resolution, seed=seed)
@@ -255,7 +267,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     manifest = {
         "cib_version": __version__,
         "parameters": {"window_s": w, "kinds": kinds, "min_weight": min_weight, "method": method,
-                       "resolution": resolution, "seed": seed, "n_null": n_null, "alpha": alpha, "fdr_runs": fdr_runs,
+                       "resolution": resolution, "seed": seed, "n_null": n_null, "alpha": alpha,
+                       "edge_fdr": edge_fdr, "fdr_runs": fdr_runs,
                        "min_text_chars": min_text_chars},
         "seed": seed,
         "versions": _versions(),
