@@ -156,17 +156,54 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 @click.option("--on-error", default="skip", show_default=True, type=click.Choice(["skip", "fail"]),
               help="Bad rows: skip them (listed in rejects.csv) or stop at the first.")
 @_detect_options
+@click.option("--compat", default=None, type=click.Choice(["coortweet"]),
+              help="Reproduce a peer tool's answer instead of cib's (see README).")
+@click.option("--min-participation", default=2, show_default=True, type=int,
+              help="--compat coortweet: CooRTweet's min_participation.")
+@click.option("--edge-weight", default=0.5, show_default=True, type=float,
+              help="--compat coortweet: quantile of edge weights used as weight_threshold.")
 @click.pass_context
 @handle_errors
 def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
-           seed, n_null, alpha, edge_fdr, fdr_runs):
+           seed, n_null, alpha, edge_fdr, fdr_runs, compat, min_participation, edge_weight):
     """Find coordinated groups in INPUT files (CSV, TSV, Parquet, JSON lines; globs allowed).
 
     Writes clusters, members, edges and evidence (CSV and Parquet), graph.gexf, graph.graphml,
-    rejects.csv and manifest.json into OUT, and prints the ranked clusters.
+    rejects.csv and manifest.json into OUT, and prints the ranked clusters. With --compat
+    coortweet, writes CooRTweet's result, edges and account_stats instead.
     """
+    quiet = ctx.obj.get("quiet", False)
+    if compat:
+        _run_compat(inputs, out, fmt, mapping, on_error, window, kinds, min_participation,
+                    edge_weight, quiet)
+        return
     _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
-                seed, n_null, alpha, ctx.obj.get("quiet", False), edge_fdr, fdr_runs)
+                seed, n_null, alpha, quiet, edge_fdr, fdr_runs)
+
+
+def _run_compat(inputs, out, fmt, mapping, on_error, window, kinds, min_participation,
+                edge_weight, quiet):
+    from .compat import coortweet_frames, read_coortweet_raw, run_coortweet
+    from .export import check_output_dir
+    from .io import detect_format, read_actions
+    from .io._read import _expand
+
+    check_output_dir(out)
+    t0 = time.perf_counter()
+    files = [p for p, _ in _expand(list(inputs))]
+    fmts = {detect_format(p) for p in files} if fmt == "auto" else {fmt}
+    if fmts == {"coortweet"} and not mapping:
+        data = read_coortweet_raw(list(inputs))  # every row, as CooRTweet reads it
+    else:
+        actions, _, _ = read_actions(list(inputs), format=fmt, mapping=mapping, on_error=on_error)
+        data = coortweet_frames(actions, kinds)
+    res = run_coortweet(data, window=window, min_participation=min_participation,
+                        edge_weight=edge_weight)
+    res.manifest["command"] = "cib detect --compat coortweet"
+    path = res.write(out)
+    if not quiet:
+        click.echo(f"CooRTweet-compatible run: {res.summary()}")
+        click.echo(f"Wrote {path} in {time.perf_counter() - t0:.1f} s")
 
 
 @main.command(context_settings=CONTEXT)

@@ -112,3 +112,28 @@ def test_python_dash_m_cib():
 
     res = subprocess.run([sys.executable, "-m", "cib", "--help"], capture_output=True, text=True)
     assert res.returncode == 0 and "Usage: cib" in res.stdout
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("window, vertices, edges", [(60, 2110, 3721), (10, 525, 442)])
+def test_compat_coortweet_reproduces_published_network(tmp_path, window, vertices, edges):
+    import pandas as pd
+
+    from conftest import shared_file
+
+    data = shared_file("real", "coortweet", "russian_coord_tweets.csv.gz")
+    ref = shared_file("reference", "coortweet", f"network_tw{window}_full_edges.csv.gz")
+    out = tmp_path / "cc"
+    res = run("detect", str(data), "-o", str(out), "--compat", "coortweet", "--window", str(window))
+    assert f"{vertices} vertices, {edges} edges" in res.output
+    got = pd.read_csv(out / "edges.csv", dtype={"from": str, "to": str})
+    want = pd.read_csv(ref, dtype={"from": str, "to": str})
+    cols = ["from", "to", "weight", "n_content_id", "n_content_id_y", "weight_threshold"]
+    pd.testing.assert_frame_equal(got[cols], want[cols], check_dtype=False)
+
+
+def test_compat_coortweet_on_generic_input(tmp_path, sim_dir):
+    res = run("detect", str(sim_dir / "actions.csv"), "-o", str(tmp_path / "cc"), "--compat",
+              "coortweet", "--kinds", "repost,url")
+    assert "CooRTweet-compatible run" in res.output
+    assert (tmp_path / "cc" / "result.csv").exists()
