@@ -93,7 +93,7 @@ class Detection:
         m = self.manifest.get("counts", {})
         lines = [f"{m.get('actions', '?')} actions, {m.get('traces', '?')} traces, "
                  f"{m.get('coactions', '?')} co-actions; {m.get('candidate_edges', '?')} account pairs "
-                 f"with weight >= {self.manifest.get('parameters', {}).get('min_weight', '?')}, "
+                 f"with weight >= {self.manifest.get('parameters', {}).get('min_weight', 0):g}, "
                  f"{m.get('graph_edges', '?')} of them beyond chance (FDR <= "
                  f"{self.manifest.get('parameters', {}).get('edge_fdr', '?')}), among "
                  f"{m.get('graph_accounts', '?')} accounts",
