@@ -98,10 +98,11 @@ def _detect_options(func):
         click.option("--min-weight", default=2.0, show_default=True, type=float,
                      help="Keep account pairs with at least this many distinct co-acted objects."),
         click.option("--method", default="leiden", show_default=True,
-                     type=click.Choice(["leiden", "louvain", "components"]),
+                     type=click.Choice(["leiden", "cpm", "louvain", "components"]),
                      help="Community detection."),
         click.option("--resolution", default=1.0, show_default=True, type=float,
-                     help="Modularity resolution (higher: smaller clusters)."),
+                     help="Modularity resolution (higher: smaller clusters); for cpm the "
+                          "density threshold."),
         click.option("--seed", default=0, show_default=True, type=int, help="Seed of every random step."),
         click.option("--n-null", default=100, show_default=True, type=int,
                      help="Null-model runs for the cluster p-values."),

@@ -18,7 +18,7 @@ from .params import check_choice, check_number
 
 __all__ = ["METHODS", "find_communities"]
 
-METHODS = ["leiden", "louvain", "components"]
+METHODS = ["leiden", "cpm", "louvain", "components"]
 
 
 @contextmanager
@@ -40,10 +40,13 @@ def find_communities(edges: pd.DataFrame, method: str = "leiden", resolution: fl
         Combined EDGES (``account_u``, ``account_v`` and the ``weight`` column).
     method : {"leiden", "louvain", "components"}
         ``leiden``: igraph's Leiden algorithm optimising modularity (iterated until stable);
+        ``cpm``: leidenalg's Leiden with the Constant Potts Model, which has no resolution limit
+        on sparse graphs (a community must have internal edge density above ``resolution``);
         ``louvain``: igraph's multilevel modularity optimisation; ``components``: connected
         components (what CooRTweet and coordination-network-toolkit report).
     resolution : float, default 1.0
-        Modularity resolution (higher gives smaller communities); ignored by ``components``.
+        Modularity resolution (higher gives smaller communities), or the CPM density threshold
+        in units of the weight; ignored by ``components``.
     seed : int, default 0
         Seed of the random steps.
     weight : str, default "weighted"
@@ -74,6 +77,13 @@ def find_communities(edges: pd.DataFrame, method: str = "leiden", resolution: fl
     with _seeded(int(seed)):
         if method == "components":
             membership = g.connected_components().membership
+        elif method == "cpm":
+            import leidenalg
+
+            part = leidenalg.find_partition(g, leidenalg.CPMVertexPartition, weights=w,
+                                            resolution_parameter=resolution, seed=int(seed),
+                                            n_iterations=-1)
+            membership = part.membership
         elif method == "louvain":
             membership = g.community_multilevel(weights=w, resolution=resolution).membership
         else:

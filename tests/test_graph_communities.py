@@ -20,7 +20,7 @@ def two_cliques(bridge: float = 0.1) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["account_u", "account_v", "weight", "weighted"])
 
 
-@pytest.mark.parametrize("method", ["leiden", "louvain"])
+@pytest.mark.parametrize("method", ["leiden", "louvain", "cpm"])
 def test_modularity_methods_split_two_cliques(method):
     labels = find_communities(two_cliques(), method=method, seed=1)
     assert labels[["a1", "a2", "a3", "a4"]].nunique() == 1
