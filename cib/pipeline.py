@@ -23,9 +23,75 @@ from .schema import validate_actions
 from .scoring import cluster_table, evidence_table, intra_cluster, member_table
 from .traces import DEFAULT_KINDS, KINDS, build_traces
 
-__all__ = ["Detection", "detect"]
+__all__ = ["Detection", "ClusterView", "detect"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClusterView:
+    """One cluster of a :class:`Detection`, with its own tables (see :meth:`Detection.cluster`).
+
+    Attributes
+    ----------
+    info : Series
+        The cluster's row of CLUSTERS.
+    members, edges, evidence, coactions, traces : DataFrame
+        The rows of the detection's tables that concern this cluster (``coactions``: pairs of its
+        members; ``traces``: every trace of its members).
+    """
+
+    cluster_id: int
+    info: pd.Series
+    members: pd.DataFrame
+    edges: pd.DataFrame
+    evidence: pd.DataFrame
+    coactions: pd.DataFrame
+    traces: pd.DataFrame
+    window_s: float = 60.0
+
+    @property
+    def accounts(self) -> list[str]:
+        """The member account ids, sorted."""
+        return sorted(self.members["account_id"])
+
+    def to_networkx(self):
+        """The cluster's subgraph as a networkx Graph."""
+        return to_networkx(self.edges, self.members)
+
+    def plot_timeline(self, ax=None, **kwargs):
+        """Accounts by time, one mark per co-action trace, coloured by kind
+        (:func:`cib.plots.plot_timeline`)."""
+        from .plots import plot_timeline
+
+        return plot_timeline(self, ax=ax, **kwargs)
+
+    def plot_delays(self, ax=None, **kwargs):
+        """Histogram of the delays between members (:func:`cib.plots.plot_delays`)."""
+        from .plots import plot_delays
+
+        return plot_delays(self.coactions, ax=ax, window=self.window_s, **kwargs)
+
+    def plot_network(self, ax=None, **kwargs):
+        """The cluster's network (:func:`cib.plots.plot_network`)."""
+        from .plots import plot_network
+
+        return plot_network(self, ax=ax, **kwargs)
+
+    def __repr__(self) -> str:
+        i = self.info
+        return (f"<Cluster {self.cluster_id}: rank {i['rank']}, {i['n_accounts']} accounts, "
+                f"score {i['score']:.3f}, p {i['p_value']:.3f}, "
+                f"{'flagged' if i['flagged'] else 'not flagged'}, kinds {i['kinds']}>")
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = escape(repr(self))
+        ev = self.evidence.head(10)[["kind", "object_id", "n_accounts", "first_time",
+                                     "median_delay_s", "example_text"]]
+        return (f"<p><b>{head}</b></p><p>Members: {escape(', '.join(self.accounts[:30]))}"
+                f"{' ...' if len(self.accounts) > 30 else ''}</p>" + ev.to_html(index=False))
 
 
 @dataclass
@@ -72,6 +138,51 @@ class Detection:
     def flagged(self) -> pd.DataFrame:
         """The flagged clusters, in rank order."""
         return self.clusters[self.clusters["flagged"]].reset_index(drop=True)
+
+    def cluster(self, cluster_id: int) -> ClusterView:
+        """A view of one cluster with its own members, edges, evidence, co-actions and traces.
+
+        Examples
+        --------
+        >>> from cib.datasets import simulate
+        >>> det = detect(simulate(n_accounts=300, n_groups=2, seed=2)[0], n_null=20)
+        >>> view = det.cluster(int(det.clusters["cluster_id"].iloc[0]))
+        >>> len(view.members) == int(det.clusters["n_accounts"].iloc[0])
+        True
+        """
+        rows = self.clusters[self.clusters["cluster_id"] == cluster_id]
+        if rows.empty:
+            from .errors import ParameterError
+
+            raise ParameterError("cluster_id", "Detection.cluster",
+                                 "one of the cluster ids in .clusters", cluster_id)
+        members = self.members[self.members["cluster_id"] == cluster_id].reset_index(drop=True)
+        accounts = set(members["account_id"])
+        e = self.graph_edges
+        edges = e[(e["cluster_u"] == cluster_id) & (e["cluster_v"] == cluster_id)].reset_index(drop=True)
+        ca = self.coactions
+        pairs = ca[ca["account_a"].isin(accounts) & ca["account_b"].isin(accounts)].reset_index(drop=True)
+        traces = self.traces[self.traces["account_id"].isin(accounts)].reset_index(drop=True)
+        evidence = self.evidence[self.evidence["cluster_id"] == cluster_id].reset_index(drop=True)
+        window = float(self.manifest.get("parameters", {}).get("window_s", 60.0))
+        return ClusterView(int(cluster_id), rows.iloc[0], members, edges, evidence, pairs, traces,
+                           window)
+
+    def _repr_html_(self) -> str:
+        """A compact ranked summary for Jupyter."""
+        from html import escape
+
+        c = self.clusters
+        n_flag = int(c["flagged"].sum()) if len(c) else 0
+        m = self.manifest.get("counts", {})
+        head = (f"<p><b>cib detection</b>: {m.get('actions', '?')} actions, "
+                f"{len(c)} clusters, <b>{n_flag} flagged</b>, {len(self.members)} accounts in the "
+                f"graph. Use <code>.cluster(id)</code> for one cluster's evidence.</p>")
+        cols = ["rank", "cluster_id", "flagged", "n_accounts", "score", "p_value", "n_objects",
+                "median_delay_s", "kinds", "first_time", "last_time"]
+        table = c[cols].head(20).to_html(index=False, float_format=lambda x: f"{x:.3g}")
+        more = f"<p>... and {len(c) - 20} more</p>" if len(c) > 20 else ""
+        return head + table + more if len(c) else head + "<p>" + escape("No clusters.") + "</p>"
 
     @property
     def graph_edges(self) -> pd.DataFrame:
