@@ -157,16 +157,23 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 @click.option("--on-error", default="skip", show_default=True, type=click.Choice(["skip", "fail"]),
               help="Bad rows: skip them (listed in rejects.csv) or stop at the first.")
 @_detect_options
-@click.option("--compat", default=None, type=click.Choice(["coortweet"]),
+@click.option("--compat", default=None, type=click.Choice(["coortweet", "cnt"]),
               help="Reproduce a peer tool's answer instead of cib's (see README).")
 @click.option("--min-participation", default=2, show_default=True, type=int,
               help="--compat coortweet: CooRTweet's min_participation.")
 @click.option("--edge-weight", default=0.5, show_default=True, type=float,
               help="--compat coortweet: quantile of edge weights used as weight_threshold.")
+@click.option("--networks", default="co_retweet,co_link,co_reply,co_tweet", show_default=True,
+              help="--compat cnt: the networks to compute.")
+@click.option("--min-edge-weight", default=1, show_default=True, type=int,
+              help="--compat cnt: CNT's --min_edge_weight (per direction).")
+@click.option("--keep-empty-urls", is_flag=True,
+              help="--compat cnt: reproduce CNT's bug that makes an empty URL cell a URL.")
 @click.pass_context
 @handle_errors
 def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
-           seed, n_null, alpha, edge_fdr, fdr_runs, compat, min_participation, edge_weight):
+           seed, n_null, alpha, edge_fdr, fdr_runs, compat, min_participation, edge_weight,
+           networks, min_edge_weight, keep_empty_urls):
     """Find coordinated groups in INPUT files (CSV, TSV, Parquet, JSON lines; globs allowed).
 
     Writes clusters, members, edges and evidence (CSV and Parquet), graph.gexf, graph.graphml,
@@ -174,12 +181,44 @@ def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
     coortweet, writes CooRTweet's result, edges and account_stats instead.
     """
     quiet = ctx.obj.get("quiet", False)
+    if compat == "cnt":
+        _run_cnt(inputs, out, fmt, mapping, on_error, window, networks, min_edge_weight,
+                 keep_empty_urls, quiet)
+        return
     if compat:
         _run_compat(inputs, out, fmt, mapping, on_error, window, kinds, min_participation,
                     edge_weight, quiet)
         return
     _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
                 seed, n_null, alpha, quiet, edge_fdr, fdr_runs)
+
+
+def _run_cnt(inputs, out, fmt, mapping, on_error, window, networks, min_edge_weight,
+             keep_empty_urls, quiet):
+    from .coaction.compat_cnt import cnt_input_from_actions, read_cnt_csv
+    from .compat import run_cnt
+    from .export import check_output_dir
+    from .io import detect_format, read_actions
+    from .io._read import _expand
+
+    check_output_dir(out)
+    t0 = time.perf_counter()
+    files = [p for p, _ in _expand(list(inputs))]
+    fmts = {detect_format(p) for p in files} if fmt == "auto" else {fmt}
+    if fmts == {"cnt"} and not mapping:
+        import pandas as pd
+
+        messages = pd.concat([read_cnt_csv(p) for p in files], ignore_index=True)
+    else:
+        actions, _, _ = read_actions(list(inputs), format=fmt, mapping=mapping, on_error=on_error)
+        messages = cnt_input_from_actions(actions)
+    res = run_cnt(messages, window=window, networks=networks, min_edge_weight=min_edge_weight,
+                  keep_empty_urls=keep_empty_urls)
+    res.manifest["command"] = "cib detect --compat cnt"
+    path = res.write(out)
+    if not quiet:
+        click.echo(f"coordination-network-toolkit-compatible run: {res.summary()}")
+        click.echo(f"Wrote {path} in {time.perf_counter() - t0:.1f} s")
 
 
 def _run_compat(inputs, out, fmt, mapping, on_error, window, kinds, min_participation,

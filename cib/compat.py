@@ -1,7 +1,9 @@
 """Compatibility modes: the peers' exact answers from cib's readers (DESIGN §4).
 
 ``run_coortweet`` reproduces CooRTweet 2.1 ``detect_groups`` + ``generate_coordinated_network``
-(see :mod:`cib.coaction.compat_coortweet`). Users of the peers get the same answer first, then can
+(see :mod:`cib.coaction.compat_coortweet`); ``run_cnt`` reproduces coordination-network-toolkit
+1.5.2's directed co_retweet, co_link, co_reply and co_tweet edge weights
+(see :mod:`cib.coaction.compat_cnt`). Users of the peers get the same answer first, then can
 compare it with cib's native detection on the same input.
 """
 
@@ -20,9 +22,9 @@ from .errors import InputError
 from .params import check_choice, check_number, parse_duration
 
 __all__ = ["COMPAT_MODES", "CompatResult", "read_coortweet_raw", "coortweet_frames",
-           "run_coortweet"]
+           "run_coortweet", "run_cnt"]
 
-COMPAT_MODES = ["coortweet"]
+COMPAT_MODES = ["coortweet", "cnt"]
 
 _COORTWEET_COLUMNS = ["object_id", "account_id", "content_id", "timestamp_share"]
 
@@ -178,3 +180,77 @@ def _to_networkx(graph):
     for e in graph.es:
         g.add_edge(names[e.source], names[e.target], **{a: e[a] for a in attrs})
     return g
+
+
+def run_cnt(messages: pd.DataFrame, *, window: float | str = 60,
+            networks: str | list[str] = "co_retweet,co_link,co_reply,co_tweet",
+            min_edge_weight: int = 1, keep_empty_urls: bool = False) -> CompatResult:
+    """coordination-network-toolkit's networks: directed edges with its weights.
+
+    Parameters
+    ----------
+    messages : DataFrame
+        CNT's message table (:func:`cib.coaction.compat_cnt.read_cnt_csv` reads CNT's CSV by
+        column name; :func:`cib.coaction.compat_cnt.cnt_input_from_actions` makes one from any
+        cib input).
+    window : float or str, default 60
+        ``--time_window`` (CNT's own command-line default is 1 s; pass it explicitly there).
+    networks : str or list of str
+        Any of co_retweet, co_link, co_reply, co_tweet.
+    min_edge_weight : int, default 1
+        CNT's ``--min_edge_weight``, applied per direction.
+    keep_empty_urls : bool, default False
+        True reproduces CNT's bug of treating an empty URL cell as a URL (co_link then links every
+        URL-less post); the default is the fixed behaviour.
+
+    Returns
+    -------
+    CompatResult
+        Table ``edges`` in CNT's export layout: ``source``, ``target``, ``weight``, ``edge_type``
+        (self-loops dropped, as CNT's exports do).
+
+    Examples
+    --------
+    >>> msgs = pd.DataFrame({"message_id": ["1", "2", "3"], "user_id": ["A", "A", "E"],
+    ...     "username": ["a", "a", "e"], "repost_id": ["", "", ""], "reply_id": ["", "", ""],
+    ...     "message": ["x", "y", "z"], "timestamp": [0.0, 10.0, 20.0],
+    ...     "urls": ["http://u", "http://u", "http://u"]})
+    >>> run_cnt(msgs, networks="co_link").tables["edges"].to_dict("records")
+    [{'source': 'A', 'target': 'E', 'weight': 2, 'edge_type': 'co_link'}, {'source': 'E', 'target': 'A', 'weight': 1, 'edge_type': 'co_link'}]
+    """
+    import networkx as nx
+
+    from .coaction.compat_cnt import CNT_NETWORKS, cnt_edges
+
+    w = parse_duration(window, "window", "run_cnt")
+    nets = [n.strip() for n in networks.split(",")] if isinstance(networks, str) else list(networks)
+    for n in nets:
+        check_choice(n, CNT_NETWORKS, "networks", "run_cnt")
+    check_number(min_edge_weight, "min_edge_weight", "run_cnt", low=1, integer=True)
+    t0 = time.perf_counter()
+    parts = []
+    timings = {}
+    for n in nets:
+        t = time.perf_counter()
+        e = cnt_edges(messages, network=n, time_window=w, min_edge_weight=min_edge_weight,
+                      keep_empty_urls=keep_empty_urls)
+        timings[n] = round(time.perf_counter() - t, 4)
+        parts.append(pd.DataFrame({"source": e["user_1"].to_numpy(dtype=object),
+                                   "target": e["user_2"].to_numpy(dtype=object),
+                                   "weight": e["weight"].to_numpy(dtype=np.int64), "edge_type": n}))
+    edges = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["source", "target", "weight", "edge_type"])
+    graph = nx.MultiDiGraph()
+    for rec in edges.to_dict("records"):
+        graph.add_edge(rec["source"], rec["target"], weight=int(rec["weight"]),
+                       edge_type=rec["edge_type"])
+    manifest = {
+        "cib_version": __version__,
+        "mode": "compat-cnt",
+        "parameters": {"time_window": w, "networks": nets, "min_edge_weight": min_edge_weight,
+                       "keep_empty_urls": keep_empty_urls},
+        "counts": {"messages": len(messages), "edges": len(edges),
+                   **{f"{n}_edges": int((edges["edge_type"] == n).sum()) for n in nets}},
+        "timings_s": {**timings, "total": round(time.perf_counter() - t0, 4)},
+    }
+    return CompatResult("cnt", {"edges": edges}, graph, manifest)

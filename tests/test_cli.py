@@ -137,3 +137,24 @@ def test_compat_coortweet_on_generic_input(tmp_path, sim_dir):
               "coortweet", "--kinds", "repost,url")
     assert "CooRTweet-compatible run" in res.output
     assert (tmp_path / "cc" / "result.csv").exists()
+
+
+@pytest.mark.parametrize("network", ["co_retweet", "co_link", "co_reply", "co_tweet"])
+def test_compat_cnt_matches_the_real_tool(tmp_path, network):
+    import pandas as pd
+
+    from conftest import ROOT
+
+    fixtures = ROOT / "tests" / "data" / "cnt"
+    out = tmp_path / "cnt"
+    res = run("detect", str(fixtures / "tricky_int.csv.gz"), "-o", str(out), "--compat", "cnt",
+              "--networks", network, "--window", "60")
+    assert "coordination-network-toolkit-compatible run" in res.output
+    got = pd.read_csv(out / "edges.csv", dtype={"source": str, "target": str})
+    name = "co_link_fixed" if network == "co_link" else network
+    want = pd.read_csv(fixtures / f"tricky_int.{name}.W60.w1.csv.gz", dtype={"source": str, "target": str})
+    want = want[want["source"] != want["target"]]
+    key = ["source", "target"]
+    got = got.sort_values(key, ignore_index=True)[key + ["weight"]]
+    want = want.sort_values(key, ignore_index=True)[key + ["weight"]]
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
