@@ -110,9 +110,8 @@ def _detect_options(func):
                      help="Flag clusters with p-value <= alpha."),
         click.option("--edge-fdr", default=0.01, show_default=True, type=float,
                      help="Keep account pairs whose false discovery rate is at most this."),
-        click.option("--fdr-runs", default=None, type=int,
-                     help="Null runs that calibrate the edges' false discovery rate "
-                          "[default: 3e6 / traces, between 20 and 100]."),
+        click.option("--fdr-runs", default=20, show_default=True, type=int,
+                     help="Null runs that calibrate the edges' false discovery rate."),
     ]
     for opt in reversed(options):
         func = opt(func)
@@ -120,7 +119,7 @@ def _detect_options(func):
 
 
 def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
-                seed, n_null, alpha, quiet, edge_fdr=0.01, fdr_runs=None):
+                seed, n_null, alpha, quiet, edge_fdr=0.01, fdr_runs=20):
     from .export import check_output_dir
     from .io import read_actions
     from .pipeline import detect
@@ -330,6 +329,24 @@ def evaluate(out, truth, as_json):
             click.echo(f"{k:>10}: {scores[k]:.4f}")
         for k in ("n_flagged", "n_planted", "tp", "fp", "fn", "groups_found", "n_groups"):
             click.echo(f"{k:>10}: {scores[k]}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.option("--review", "review", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="A review file (CSV or Parquet: stable_id, status, note, reviewer, time) whose "
+                   "verdicts the report shows.")
+@click.option("--max-clusters", default=None, type=int,
+              help="Put at most this many clusters in the report (flagged first).")
+@click.pass_context
+@handle_errors
+def report(ctx, out, review, max_clusters):
+    """Re-render OUT/report.html from the tables in the output folder OUT."""
+    from .report import write_report
+
+    path = write_report(out, review=review, max_clusters=max_clusters)
+    if not ctx.obj.get("quiet", False):
+        click.echo(f"Wrote {path}")
 
 
 @main.command(context_settings=CONTEXT)

@@ -238,11 +238,13 @@ def edge_significance(edges: pd.DataFrame, traces: pd.DataFrame, window: float |
     ``q_value`` is the false discovery rate at that p-value, measured on null data: the whole edge
     stage (co-action join, ``min_weight``, these p-values) is run ``fdr_runs`` times on the
     :class:`TimeSwapNull` (same accounts, objects and popularity; random timing), and for each
-    observed p-value ``p`` the q-value is the number of null edges with a p-value at most ``p`` per
-    run, estimated as ``(count + 1) / (fdr_runs + 1)``, over the number of observed edges with a
-    p-value at most ``p`` (made monotone, capped at 1). This accounts for every account pair that
-    could have co-acted by chance without enumerating them; a lone edge with no null counterpart
-    gets ``1 / (fdr_runs + 1)``. With ``fdr_runs=0`` the q-value is the Benjamini-Hochberg q-value
+    observed p-value ``p`` the q-value is the expected number of false edges with a p-value at
+    most ``p`` over the number of observed ones (made monotone, capped at 1). The expected number
+    is the null edges per run with a p-value at most ``p``, and never less than ``m_eff * p``,
+    where ``m_eff`` (the effective number of tests) is measured on the null runs where they have
+    enough edges (p <= 0.001, 0.01, ... with at least 5 edges per run): a p-value smaller than any
+    null run showed gets an honest, finite estimate instead of zero. This accounts for every
+    account pair that could have co-acted by chance without enumerating them. With ``fdr_runs=0`` the q-value is the Benjamini-Hochberg q-value
     over the given edges only (which ignores all the pairs that never co-acted).
 
     Parameters
@@ -313,13 +315,27 @@ def _null_fdr(c: _Coded, p_observed: np.ndarray, window_ns: int, min_weight: flo
     order = np.argsort(p_observed, kind="mergesort")
     ps = p_observed[order]
     n_obs = np.searchsorted(ps, ps, side="right").astype(np.float64)
-    # the +1 keeps the estimate honest when no null run produced such an edge
-    n_null = (np.searchsorted(pooled, ps, side="right") + 1.0) / (runs + 1.0)
+    # expected false edges at p: what the null runs show, and never less than the effective
+    # number of tests times p (measured where the null runs have enough edges), so a p-value
+    # smaller than any null run could show still gets an honest, finite estimate
+    m_eff = _effective_tests(pooled, runs)
+    n_null = np.maximum(np.searchsorted(pooled, ps, side="right") / runs, m_eff * ps)
     q_sorted = np.minimum(1.0, n_null / n_obs)
     q_sorted = np.minimum.accumulate(q_sorted[::-1])[::-1]
     q = np.empty_like(q_sorted)
     q[order] = q_sorted
     return q
+
+
+def _effective_tests(pooled: np.ndarray, runs: int, min_count: float = 5.0) -> float:
+    """How many independent edge tests the null runs behave like: null edges with p <= t per run,
+    over t, at the smallest t of 0.001, 0.01, 0.05, 0.2, 1 with at least ``min_count`` such edges
+    per run (or t = 1)."""
+    for t in (0.001, 0.01, 0.05, 0.2, 1.0):
+        count = np.searchsorted(pooled, t, side="right") / max(runs, 1)
+        if count >= min_count or t == 1.0:
+            return max(count / t, 1.0)
+    return 1.0  # pragma: no cover
 
 
 class TimeSwapNull:

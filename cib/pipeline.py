@@ -223,14 +223,30 @@ class Detection:
                 lines.append(f"... and {len(c) - top} more (clusters.csv)")
         return "\n".join(lines)
 
+    @property
+    def cluster_coactions(self) -> pd.DataFrame:
+        """The co-actions between members of the same cluster, with ``cluster_id``: the pair-level
+        evidence behind every cluster (written as ``coactions.csv``)."""
+        return intra_cluster(self.coactions, self.members.set_index("account_id")["cluster_id"])
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables written by :meth:`write`, by file stem."""
         return {"clusters": self.clusters, "members": self.members, "edges": self.edges,
-                "evidence": self.evidence, "rejects": self.rejects}
+                "evidence": self.evidence, "coactions": self.cluster_coactions,
+                "rejects": self.rejects}
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write every output (tables as CSV and Parquet, GEXF, GraphML, manifest) into
-        ``out_dir`` atomically; see :func:`cib.export.write_outputs`."""
+    def report_html(self, review: pd.DataFrame | None = None) -> str:
+        """The self-contained HTML report (see :func:`cib.report.render_report`)."""
+        from .report import render_report
+
+        # stage timings stay in manifest.json: the same input and seed give the same report bytes
+        manifest = {k: v for k, v in self.manifest.items() if k != "timings_s"}
+        return render_report(self.clusters, self.members, self.edges, self.evidence,
+                             manifest, coactions=self.cluster_coactions, review=review)
+
+    def write(self, out_dir: str | Path, review: pd.DataFrame | None = None) -> Path:
+        """Write every output (tables as CSV and Parquet, GEXF, GraphML, report.html, manifest)
+        into ``out_dir`` atomically; see :func:`cib.export.write_outputs`."""
         from .export import write_outputs
 
         graph = self.to_networkx()
@@ -238,7 +254,8 @@ class Detection:
         for node, data in graph.nodes(data=True):
             cid = data.get("cluster_id", -1)
             data["score"] = float(score.get(cid, 0.0)) if cid is not None and cid >= 0 else 0.0
-        return write_outputs(out_dir, self.tables(), graph, self.manifest)
+        return write_outputs(out_dir, self.tables(), graph, self.manifest,
+                             files={"report.html": self.report_html(review)})
 
     def __repr__(self) -> str:
         n_flag = int(self.clusters["flagged"].sum()) if len(self.clusters) else 0
@@ -261,7 +278,7 @@ def _versions() -> dict[str, str]:
 
 def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_weight: float = 2,
            method: str = "leiden", resolution: float = 1.0, seed: int = 0, n_null: int = 100,
-           alpha: float = 0.05, edge_fdr: float = 0.01, fdr_runs: int | None = None, min_text_chars: int = 10, rejects: pd.DataFrame | None = None,
+           alpha: float = 0.05, edge_fdr: float = 0.01, fdr_runs: int = 20, min_text_chars: int = 10, rejects: pd.DataFrame | None = None,
            input_stats: dict | None = None) -> Detection:
     """Find groups of accounts that act in concert.
 
@@ -293,11 +310,9 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         An edge enters the account graph when its false discovery rate (``q_value``) is at most
         this. Each false edge can bring two innocent accounts into the output, so this is
         stricter than ``alpha``.
-    fdr_runs : int, optional
-        Null runs of the whole edge stage that calibrate the edges' false discovery rate. The
-        smallest q-value a lone edge can get is ``1 / (fdr_runs + 1)``, so small data sets need
-        more runs; by default ``3e6 / n_traces`` runs, between 20 and 100 (a roughly constant
-        time budget).
+    fdr_runs : int, default 20
+        Null runs of the whole edge stage that calibrate the edges' false discovery rate
+        (see :func:`cib.nullmodel.edge_significance`).
     min_text_chars : int, default 10
         Shortest normalised text that counts as a ``text`` trace.
     rejects, input_stats : optional
@@ -334,8 +349,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     check_number(n_null, "n_null", "detect", low=0, integer=True)
     check_number(alpha, "alpha", "detect", low=0, high=1)
     check_number(edge_fdr, "edge_fdr", "detect", low=0, high=1)
-    if fdr_runs is not None:
-        check_number(fdr_runs, "fdr_runs", "detect", low=0, integer=True)
+    check_number(fdr_runs, "fdr_runs", "detect", low=0, integer=True)
     check_number(min_text_chars, "min_text_chars", "detect", low=0, integer=True)
 
     traces = build_traces(actions, kinds=kinds, min_text_chars=min_text_chars)
@@ -344,8 +358,6 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     lap("coaction")
     by_kind = edges_per_kind(pairs, traces)
     combined = combine_edges(by_kind, pairs)
-    if fdr_runs is None:
-        fdr_runs = int(np.clip(3e6 / max(len(traces), 1), 20, 100))
     candidates = edge_significance(threshold_edges(combined, min_weight), traces, window=w,
                                    min_weight=min_weight, fdr_runs=fdr_runs, seed=seed)
     candidates["significant"] = (candidates["q_value"] <= edge_fdr).to_numpy(dtype=bool)

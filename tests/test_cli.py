@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from cib.cli import main
 from cib.datasets import simulate, write_simulation
 
-COMMANDS = ["detect", "demo", "simulate", "evaluate", "formats"]
+COMMANDS = ["detect", "demo", "simulate", "evaluate", "formats", "report"]
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,11 @@ def test_simulate_detect_evaluate(tmp_path, sim_dir):
     ev = run("evaluate", str(out), str(sim_dir / "truth.csv"), "--json")
     scores = json.loads(ev.output)
     assert scores["f1"] >= 0.9
+    # the report is written with the outputs and can be re-rendered from them
+    assert "<html" in (out / "report.html").read_text(encoding="utf-8").lower()
+    (out / "report.html").unlink()
+    assert "Wrote" in run("report", str(out)).output
+    assert (out / "report.html").exists()
 
 
 def test_simulate_writes_files(tmp_path):

@@ -3,13 +3,13 @@
 Everything here works on integer codes, on arrays sorted by ``(group, time)``:
 
 ``group``
-    one code per (kind, object): traces pair only inside a group;
+    one non-negative code per (kind, object): traces pair only inside a group;
 ``time``
     an integer clock (nanoseconds since the epoch in :func:`kernel_edges`; any unit works as long
     as ``window`` is in the same unit);
 ``account``
-    non-negative account codes; comparing codes must compare account ids (``pd.factorize(...,
-    sort=True)`` gives that), because edges are reported with ``u < v``.
+    non-negative account codes whose order is the order of the account ids
+    (``pd.factorize(..., sort=True)`` gives that), because edges are reported with ``u < v``.
 
 Two traces ``i < j`` of one group are a *window pair* when ``time[j] - time[i] <= window``
 (inclusive) and a *co-action* when, in addition, their accounts differ.
@@ -20,26 +20,40 @@ Functions
     the exact number of window pairs, with a two-pointer pass that allocates nothing.
 :func:`pair_indices_fast`
     the window pairs themselves, equal to :func:`cib.coaction._join.pair_indices` (optionally
-    without same-account pairs), allocating exactly as many entries as there are pairs.
+    without same-account pairs), allocating exactly one entry per pair.
+:func:`count_edges`
+    the exact number of account edges :func:`aggregate_edges` will return, without allocating them.
 :func:`aggregate_edges`
-    the streaming aggregation of co-actions into undirected account edges, which never holds more
-    than a budget of pairs in memory (see its notes for the chunking, very popular objects and the
-    optional ``max_partners`` cap).
-:func:`distinct_accounts`
-    distinct accounts per group (for the popularity discount).
+    co-actions aggregated into undirected account edges without ever materialising the pairs.
+:func:`distinct_accounts`, :func:`sort_order`
+    helpers: distinct accounts per group (for the popularity discount), the sort permutation.
 :func:`kernel_edges`
     TRACES -> EDGES per kind through :func:`aggregate_edges` (``median_delay_s`` left empty).
 
-Every function runs on numba (``@njit(cache=True)``) when it is importable (``HAVE_NUMBA``) and on
-a pure-numpy fallback otherwise. The fallbacks are importable under the same names with a
-``_numpy`` suffix (:func:`count_pairs_numpy`, ...); they give identical results, use more memory
-(they materialise a chunk's pairs as several numpy temporaries) and are several times slower.
+Engines
+-------
+With numba (``HAVE_NUMBA``) every function is an ``@njit(cache=True)`` kernel. The aggregation is
+*account-major*: for each account ``u`` in code order, the window partners of each of its traces
+are scanned in place (they are the neighbours of the trace in the sorted arrays) and folded into
+one row per partner account ``v > u``, in a scratch table indexed by account (O(accounts)
+memory). The rows of ``u`` are then sorted by ``v`` and written out, so the output comes out
+sorted by ``(u, v)`` and there is nothing to merge. A first pass of the same scan counts the rows,
+so the output is allocated once at its exact size. Working memory is O(traces + accounts); no
+array proportional to the number of pairs is ever allocated, so very popular objects cost time
+(pairs grow like k^2) but no pair buffer (see :func:`aggregate_edges`).
+
+Without numba, pure-numpy fallbacks (importable under the same names with a ``_numpy`` suffix:
+:func:`count_pairs_numpy`, :func:`pair_indices_numpy`, :func:`count_edges_numpy`,
+:func:`aggregate_edges_numpy`, :func:`distinct_accounts_numpy`) give identical results. They
+have to materialise pairs, so the aggregation streams groups in chunks of at most
+``budget_pairs`` pairs (splitting a very popular object by ranges of ``i``) and merges the
+chunks' partial aggregates; they are several times slower.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -48,33 +62,36 @@ from ..params import parse_duration
 from ..schema import EDGE_COLUMNS, from_epoch_ns, to_epoch_ns, validate_traces
 from ._edges import _empty_edges, popularity_discount
 
-try:  # pragma: no cover - exercised by whichever environment runs the tests
-    from numba import njit
+try:
+    from numba import get_num_threads, njit, prange
 
     HAVE_NUMBA = True
-except ImportError:  # pragma: no cover
+except ImportError:  # pragma: no cover - exercised by a subprocess test
     njit = None
+    prange = range
     HAVE_NUMBA = False
 
 __all__ = [
     "HAVE_NUMBA",
     "DEFAULT_BUDGET_PAIRS",
+    "EDGE_ARRAYS",
     "count_pairs",
     "pair_indices_fast",
+    "count_edges",
     "aggregate_edges",
     "distinct_accounts",
     "sort_order",
     "kernel_edges",
 ]
 
-#: Default number of co-action pairs held in memory at once by :func:`aggregate_edges`
-#: (16 bytes each in the pair buffer, so about 800 MB, plus the chunk's partial edges).
+#: Default number of pairs the numpy fallback of :func:`aggregate_edges` holds at once.
+#: The numba kernel holds none and ignores it.
 DEFAULT_BUDGET_PAIRS = 50_000_000
 
-#: The names of the arrays :func:`aggregate_edges` returns, in order.
+#: The arrays :func:`aggregate_edges` returns, in order.
 EDGE_ARRAYS = ("u", "v", "weight", "n_pairs", "min_delay_ns", "first_time", "last_time", "weighted")
 
-_INT32_MAX = np.iinfo(np.int32).max
+_INT32_MAX = int(np.iinfo(np.int32).max)
 
 
 def _jit(func: Callable) -> Callable:
@@ -84,8 +101,16 @@ def _jit(func: Callable) -> Callable:
     return func  # pragma: no cover
 
 
+def _jit_parallel(func: Callable) -> Callable:
+    """``numba.njit(cache=True, parallel=True)``: ``prange`` loops over blocks of accounts run
+    on numba's threads (results do not depend on the number of threads)."""
+    if HAVE_NUMBA:
+        return njit(cache=True, nogil=True, parallel=True)(func)
+    return func  # pragma: no cover
+
+
 # --------------------------------------------------------------------------------------------
-# numba kernels (written so that they stay valid Python; only called when HAVE_NUMBA)
+# numba kernels (valid Python too; only called when HAVE_NUMBA)
 # --------------------------------------------------------------------------------------------
 
 
@@ -98,27 +123,11 @@ def _nb_is_sorted(group, time):  # pragma: no cover - compiled
 
 
 @_jit
-def _nb_count_pairs(group, time, window):  # pragma: no cover - compiled
+def _nb_count_pairs(group, time, window, cap):  # pragma: no cover - compiled
+    """Window pairs (two pointers), and how many of them a cap of ``cap`` partners would drop
+    (``cap < 0``: no cap)."""
     n = group.shape[0]
     total = 0
-    e = 0
-    for i in range(n):
-        if e < i + 1:
-            e = i + 1
-        g = group[i]
-        t = time[i]
-        while e < n and group[e] == g and time[e] - t <= window:
-            e += 1
-        total += e - i - 1
-    return total
-
-
-@_jit
-def _nb_partner_counts(group, time, window, cap):  # pragma: no cover - compiled
-    """Per trace, its number of window partners after it (capped at ``cap`` when ``cap >= 0``),
-    and how many window pairs the cap dropped."""
-    n = group.shape[0]
-    c = np.empty(n, np.int64)
     dropped = 0
     e = 0
     for i in range(n):
@@ -129,11 +138,10 @@ def _nb_partner_counts(group, time, window, cap):  # pragma: no cover - compiled
         while e < n and group[e] == g and time[e] - t <= window:
             e += 1
         k = e - i - 1
+        total += k
         if cap >= 0 and k > cap:
             dropped += k - cap
-            k = cap
-        c[i] = k
-    return c, dropped
+    return total, dropped
 
 
 @_jit
@@ -151,7 +159,7 @@ def _nb_pair_indices(group, time, window, account, use_account):  # pragma: no c
                     m += 1
                 j += 1
     else:
-        m = _nb_count_pairs(group, time, window)
+        m = _nb_count_pairs(group, time, window, -1)[0]
     out_i = np.empty(m, np.int64)
     out_j = np.empty(m, np.int64)
     k = 0
@@ -182,279 +190,203 @@ def _nb_distinct_accounts(group, account, n_groups, n_accounts):  # pragma: no c
 
 
 @_jit
-def _nb_plan(group, c, budget):  # pragma: no cover - compiled
-    """Cut the traces into chunks of consecutive ``i`` whose pair counts fit ``budget``.
-
-    Whole groups are packed together; a group whose own pairs exceed the budget is split into
-    parts by ranges of ``i`` (tagged with its group code; whole-group chunks are tagged -1).
-    A part holds at least one trace, so a single trace with more partners than the budget makes
-    a part above the budget.
-    """
-    n = group.shape[0]
-    starts = []
-    ends = []
-    tags = []
-    cs = 0
-    cp = 0
-    i = 0
-    while i < n:
-        g = group[i]
-        gs = i
-        tot = 0
-        while i < n and group[i] == g:
-            tot += c[i]
-            i += 1
-        ge = i
-        if tot > budget:
-            if cp > 0:
-                starts.append(cs)
-                ends.append(gs)
-                tags.append(-1)
-            s = gs
-            p = 0
-            for k in range(gs, ge):
-                if p > 0 and p + c[k] > budget:
-                    starts.append(s)
-                    ends.append(k)
-                    tags.append(g)
-                    s = k
-                    p = 0
-                p += c[k]
-            if p > 0:
-                starts.append(s)
-                ends.append(ge)
-                tags.append(g)
-            cs = ge
-            cp = 0
-        else:
-            if cp > 0 and cp + tot > budget:
-                starts.append(cs)
-                ends.append(gs)
-                tags.append(-1)
-                cs = gs
-                cp = 0
-            if cp == 0 and tot == 0:
-                cs = ge  # skip traces without partners
-            else:
-                cp += tot
-    if cp > 0:
-        starts.append(cs)
-        ends.append(n)
-        tags.append(-1)
-    m = len(starts)
-    out = np.empty((3, m), np.int64)
-    for k in range(m):
-        out[0, k] = starts[k]
-        out[1, k] = ends[k]
-        out[2, k] = tags[k]
+def _nb_counting_sort(group, order, n_groups):  # pragma: no cover - compiled
+    """Stable counting sort of the permutation ``order`` by ``group``."""
+    n = order.shape[0]
+    nxt = np.zeros(n_groups + 1, np.int64)
+    for k in range(n):
+        nxt[group[k] + 1] += 1
+    for g in range(n_groups):
+        nxt[g + 1] += nxt[g]
+    out = np.empty(n, np.int64)
+    for k in range(n):
+        x = order[k]
+        g = group[x]
+        out[nxt[g]] = x
+        nxt[g] += 1
     return out
 
 
 @_jit
-def _nb_chunk_hist(group, time, account, window, cap, i0, i1, hist):  # pragma: no cover
-    """Count the chunk's co-actions per smaller account code ``u``; return their number."""
+def _nb_by_account(account, n_accounts):  # pragma: no cover - compiled
+    """Trace positions grouped by account (a stable counting sort), and each account's start."""
+    n = account.shape[0]
+    start = np.zeros(n_accounts + 1, np.int64)
+    for p in range(n):
+        start[account[p] + 1] += 1
+    for u in range(n_accounts):
+        start[u + 1] += start[u]
+    nxt = start[:n_accounts].copy()
+    byacc = np.empty(n, np.int64)
+    for p in range(n):
+        u = account[p]
+        byacc[nxt[u]] = p
+        nxt[u] += 1
+    return start, byacc
+
+
+@_jit
+def _nb_window_start(group, time, window, cap, p):  # pragma: no cover - compiled
+    """First index of trace ``p``'s window (its earliest partner, or ``p``)."""
+    gp = group[p]
+    tp = time[p]
+    lo = 0
+    if cap >= 0 and p - cap > 0:
+        lo = p - cap
+    q = p
+    while q > lo and group[q - 1] == gp and tp - time[q - 1] <= window:
+        q -= 1
+    return q
+
+
+@_jit_parallel
+def _nb_edge_rows(group, time, account, window, cap, start, byacc, blocks):  # pragma: no cover
+    """Per account ``u``, the number of distinct partner accounts ``v > u``.
+
+    ``blocks`` cuts the account codes into ranges processed in parallel."""
     n = group.shape[0]
-    m = 0
-    for i in range(i0, i1):
-        g = group[i]
-        t = time[i]
-        a = account[i]
-        jend = n
-        if cap >= 0 and i + 1 + cap < n:
-            jend = i + 1 + cap
-        j = i + 1
-        while j < jend and group[j] == g and time[j] - t <= window:
-            b = account[j]
-            if b != a:
-                if a < b:
-                    hist[a] += 1
-                else:
-                    hist[b] += 1
-                m += 1
-            j += 1
-    return m
+    n_accounts = start.shape[0] - 1
+    rows = np.zeros(n_accounts, np.int64)
+    for b in prange(blocks.shape[0] - 1):
+        mark = np.full(n_accounts, -1, np.int32)
+        for u in range(blocks[b], blocks[b + 1]):
+            r = 0
+            for k in range(start[u], start[u + 1]):
+                p = byacc[k]
+                gp = group[p]
+                tp = time[p]
+                hi = n
+                if cap >= 0 and p + cap + 1 < n:
+                    hi = p + cap + 1
+                q = _nb_window_start(group, time, window, cap, p)
+                while q < hi and (q <= p or (group[q] == gp and time[q] - tp <= window)):
+                    v = account[q]
+                    if v > u and mark[v] != u:
+                        mark[v] = u
+                        r += 1
+                    q += 1
+            rows[u] = r
+    return rows
 
 
 @_jit
-def _nb_chunk_fill(group, time, account, window, cap, i0, i1, start, pbits, words, rel_i,
-                   rel_d):  # pragma: no cover - compiled
-    """Write each co-action into the bucket of its ``u``, in generation order:
-    ``words = v << pbits | position in bucket``, ``rel_i = i - i0``, ``rel_d = j - i``."""
+def _nb_fill_block(group, time, account, window, cap, start, byacc, obj_weight, rows, out_start,
+                   u0, u1, max_rows, out_u, out_v, weight, n_pairs, min_delay, first, last,
+                   weighted):  # pragma: no cover - compiled
+    """The edges of accounts ``u0 <= u < u1``, written at ``out_start[u]``.
+
+    The traces of ``u`` are visited in position order, so their groups are non-decreasing and
+    a change of group in a row is a new distinct object.
+    """
     n = group.shape[0]
-    nxt = start.copy()
-    for i in range(i0, i1):
-        g = group[i]
-        t = time[i]
-        a = account[i]
-        jend = n
-        if cap >= 0 and i + 1 + cap < n:
-            jend = i + 1 + cap
-        j = i + 1
-        while j < jend and group[j] == g and time[j] - t <= window:
-            b = account[j]
-            if b != a:
-                if a < b:
-                    u = a
-                    v = b
-                else:
-                    u = b
-                    v = a
-                s = nxt[u]
-                nxt[u] = s + 1
-                words[s] = (v << pbits) | (s - start[u])
-                rel_i[s] = i - i0
-                rel_d[s] = j - i
-            j += 1
-
-
-@_jit
-def _nb_chunk_sort(words, start, hist, pbits):  # pragma: no cover - compiled
-    """Sort every bucket by (v, position); return the number of distinct (u, v)."""
-    runs = 0
-    for u in range(hist.shape[0]):
-        h = hist[u]
-        if h == 0:
+    n_accounts = start.shape[0] - 1
+    mark = np.full(n_accounts, -1, np.int32)
+    slot = np.empty(n_accounts, np.int32)
+    lv = np.empty(max_rows, np.int64)
+    lw = np.empty(max_rows, np.int64)
+    ln = np.empty(max_rows, np.int64)
+    ld = np.empty(max_rows, np.int64)
+    lf = np.empty(max_rows, np.int64)
+    ll = np.empty(max_rows, np.int64)
+    lx = np.empty(max_rows, np.float64)
+    lg = np.empty(max_rows, np.int64)
+    words = np.empty(max_rows, np.int64)
+    rb = 1
+    while (np.int64(1) << rb) < max_rows:
+        rb += 1
+    rmask = (np.int64(1) << rb) - 1
+    for u in range(u0, u1):
+        if rows[u] == 0:
             continue
-        s = start[u]
-        seg = words[s:s + h]
-        seg.sort()
-        prev = -1
-        for k in range(h):
-            v = seg[k] >> pbits
-            if v != prev:
-                runs += 1
-                prev = v
-    return runs
+        r = 0
+        for k in range(start[u], start[u + 1]):
+            p = byacc[k]
+            gp = group[p]
+            tp = time[p]
+            wp = obj_weight[gp]
+            hi = n
+            if cap >= 0 and p + cap + 1 < n:
+                hi = p + cap + 1
+            q = _nb_window_start(group, time, window, cap, p)
+            while q < hi and (q <= p or (group[q] == gp and time[q] - tp <= window)):
+                v = account[q]
+                if v > u:
+                    if q < p:
+                        f = time[q]
+                        la = tp
+                    else:
+                        f = tp
+                        la = time[q]
+                    d = la - f
+                    if mark[v] != u:
+                        mark[v] = u
+                        slot[v] = r
+                        lv[r] = v
+                        lw[r] = 1
+                        ln[r] = 1
+                        ld[r] = d
+                        lf[r] = f
+                        ll[r] = la
+                        lx[r] = wp
+                        lg[r] = gp
+                        r += 1
+                    else:
+                        s = slot[v]
+                        ln[s] += 1
+                        if d < ld[s]:
+                            ld[s] = d
+                        if f < lf[s]:
+                            lf[s] = f
+                        if la > ll[s]:
+                            ll[s] = la
+                        if lg[s] != gp:
+                            lg[s] = gp
+                            lw[s] += 1
+                            lx[s] += wp
+                q += 1
+        for s in range(r):
+            words[s] = (lv[s] << rb) | s
+        ws = words[:r]
+        ws.sort()
+        o = out_start[u]
+        for k in range(r):
+            s = ws[k] & rmask
+            out_u[o] = u
+            out_v[o] = lv[s]
+            weight[o] = lw[s]
+            n_pairs[o] = ln[s]
+            min_delay[o] = ld[s]
+            first[o] = lf[s]
+            last[o] = ll[s]
+            weighted[o] = lx[s]
+            o += 1
 
 
-@_jit
-def _nb_chunk_reduce(group, time, words, start, hist, pbits, rel_i, rel_d, i0, obj_weight,
-                     n_accounts, runs):  # pragma: no cover - compiled
-    """One pass over the sorted buckets: per (u, v) the partial aggregates of the chunk.
-
-    Inside a run of equal (u, v) the pairs come in generation order, so their groups are
-    non-decreasing and a change of group is a new distinct object.
-    """
-    key = np.empty(runs, np.int64)
-    weight = np.empty(runs, np.int64)
-    n_pairs = np.empty(runs, np.int64)
-    min_delay = np.empty(runs, np.int64)
-    first = np.empty(runs, np.int64)
-    last = np.empty(runs, np.int64)
-    weighted = np.empty(runs, np.float64)
-    pmask = (np.int64(1) << pbits) - 1
-    r = -1
-    for u in range(hist.shape[0]):
-        h = hist[u]
-        if h == 0:
-            continue
-        s = start[u]
-        prev_v = -1
-        prev_g = -1
-        for k in range(s, s + h):
-            w = words[k]
-            v = w >> pbits
-            p = s + (w & pmask)
-            i = i0 + np.int64(rel_i[p])
-            j = i + np.int64(rel_d[p])
-            g = group[i]
-            ti = time[i]
-            tj = time[j]
-            d = tj - ti
-            if v != prev_v:
-                r += 1
-                key[r] = u * n_accounts + v
-                weight[r] = 1
-                n_pairs[r] = 1
-                min_delay[r] = d
-                first[r] = ti
-                last[r] = tj
-                weighted[r] = obj_weight[g]
-                prev_v = v
-                prev_g = g
-            else:
-                n_pairs[r] += 1
-                if d < min_delay[r]:
-                    min_delay[r] = d
-                if ti < first[r]:
-                    first[r] = ti
-                if tj > last[r]:
-                    last[r] = tj
-                if g != prev_g:
-                    weight[r] += 1
-                    weighted[r] += obj_weight[g]
-                    prev_g = g
-    return key, weight, n_pairs, min_delay, first, last, weighted
-
-
-@_jit
-def _nb_merge(ka, wa, na, da, fa, la, xa, kb, wb, nb, db, fb, lb, xb,
-              same_group):  # pragma: no cover - compiled
-    """Merge two key-sorted partials; ``a`` covers earlier traces than ``b``.
-
-    Counts add up, minima and maxima combine; when both come from parts of one split group,
-    ``weight``/``weighted`` take the maximum instead (the object counts once).
-    """
-    la_n = ka.shape[0]
-    lb_n = kb.shape[0]
-    m = 0
-    p = 0
-    q = 0
-    while p < la_n and q < lb_n:
-        if ka[p] == kb[q]:
-            p += 1
-            q += 1
-        elif ka[p] < kb[q]:
-            p += 1
-        else:
-            q += 1
-        m += 1
-    m += (la_n - p) + (lb_n - q)
-    key = np.empty(m, np.int64)
+@_jit_parallel
+def _nb_fill_edges(group, time, account, window, cap, start, byacc, obj_weight, rows,
+                   blocks):  # pragma: no cover - compiled
+    """The edges, account-major (module notes), one block of accounts per parallel task."""
+    n_accounts = start.shape[0] - 1
+    out_start = np.zeros(n_accounts + 1, np.int64)
+    max_rows = 1
+    for u in range(n_accounts):
+        out_start[u + 1] = out_start[u] + rows[u]
+        if rows[u] > max_rows:
+            max_rows = rows[u]
+    m = out_start[n_accounts]
+    out_u = np.empty(m, np.int32)
+    out_v = np.empty(m, np.int32)
     weight = np.empty(m, np.int64)
     n_pairs = np.empty(m, np.int64)
     min_delay = np.empty(m, np.int64)
     first = np.empty(m, np.int64)
     last = np.empty(m, np.int64)
     weighted = np.empty(m, np.float64)
-    p = 0
-    q = 0
-    for r in range(m):
-        take_a = q >= lb_n or (p < la_n and ka[p] <= kb[q])
-        take_b = p >= la_n or (q < lb_n and kb[q] <= ka[p])
-        if take_a and take_b:
-            key[r] = ka[p]
-            if same_group:
-                weight[r] = max(wa[p], wb[q])
-                weighted[r] = max(xa[p], xb[q])
-            else:
-                weight[r] = wa[p] + wb[q]
-                weighted[r] = xa[p] + xb[q]
-            n_pairs[r] = na[p] + nb[q]
-            min_delay[r] = min(da[p], db[q])
-            first[r] = min(fa[p], fb[q])
-            last[r] = max(la[p], lb[q])
-            p += 1
-            q += 1
-        elif take_a:
-            key[r] = ka[p]
-            weight[r] = wa[p]
-            weighted[r] = xa[p]
-            n_pairs[r] = na[p]
-            min_delay[r] = da[p]
-            first[r] = fa[p]
-            last[r] = la[p]
-            p += 1
-        else:
-            key[r] = kb[q]
-            weight[r] = wb[q]
-            weighted[r] = xb[q]
-            n_pairs[r] = nb[q]
-            min_delay[r] = db[q]
-            first[r] = fb[q]
-            last[r] = lb[q]
-            q += 1
-    return key, weight, n_pairs, min_delay, first, last, weighted
+    for b in prange(blocks.shape[0] - 1):
+        _nb_fill_block(group, time, account, window, cap, start, byacc, obj_weight, rows,
+                       out_start, blocks[b], blocks[b + 1], max_rows, out_u, out_v, weight,
+                       n_pairs, min_delay, first, last, weighted)
+    return out_u, out_v, weight, n_pairs, min_delay, first, last, weighted
 
 
 # --------------------------------------------------------------------------------------------
@@ -482,22 +414,20 @@ def _cap(max_partners: int | None) -> int:
     return cap
 
 
-def _check_sorted(group: np.ndarray, time: np.ndarray, use_numba: bool) -> None:
-    if group.shape != time.shape or group.ndim != 1:
-        raise ValueError("group and time must be 1-d arrays of the same length")
-    if use_numba:
-        ok = bool(_nb_is_sorted(group, time))
-    else:
-        dg = np.diff(group)
-        ok = bool(np.all((dg > 0) | ((dg == 0) & (np.diff(time) >= 0))))
-    if not ok:
-        raise ValueError("arrays must be sorted by (group, time); see sort_order()")
-
-
-def _prepare(group, time, window, use_numba):
+def _prepare(group, time, window, use_numba: bool) -> tuple[np.ndarray, np.ndarray, int]:
     g = _i64(group)
     t = _i64(time)
-    _check_sorted(g, t, use_numba)
+    if g.ndim != 1 or g.shape != t.shape:
+        raise ValueError("group and time must be 1-d arrays of the same length")
+    if g.size and g.min() < 0:
+        raise ValueError("group codes must be non-negative")
+    if use_numba:
+        ok = bool(_nb_is_sorted(g, t))
+    else:
+        dg = np.diff(g)
+        ok = bool(np.all((dg > 0) | ((dg == 0) & (np.diff(t) >= 0))))
+    if not ok:
+        raise ValueError("arrays must be sorted by (group, time); see sort_order()")
     return g, t, _window(window)
 
 
@@ -507,18 +437,28 @@ def _prepare_account(account, n: int) -> np.ndarray:
         raise ValueError("account must have the same length as group and time")
     if n and a.min() < 0:
         raise ValueError("account codes must be non-negative")
+    if n and a.max() >= _INT32_MAX:
+        raise ValueError("account codes must be below 2**31 - 1")
     return a
 
 
-def sort_order(group: np.ndarray, time: np.ndarray) -> np.ndarray:
-    """The stable permutation that sorts traces by ``(group, time)``.
+def _blocks(cum: np.ndarray) -> np.ndarray:
+    """Account blocks for the parallel loops: ``cum`` is a non-decreasing work count per account
+    boundary (length accounts + 1); about four blocks of equal work per thread."""
+    n_accounts = cum.shape[0] - 1
+    n_blocks = 4 * get_num_threads() if HAVE_NUMBA else 1
+    cuts = np.searchsorted(cum, np.linspace(0, cum[-1], n_blocks + 1)[1:-1], side="left")
+    return np.unique(np.concatenate(([0], cuts, [n_accounts]))).astype(np.int64)
 
-    Examples
-    --------
-    >>> sort_order(np.array([1, 0, 1, 0]), np.array([5, 9, 2, 1])).tolist()
-    [3, 1, 2, 0]
-    """
-    return np.lexsort((_i64(time), _i64(group)))
+
+def _obj_weight(obj_weight, g: np.ndarray) -> np.ndarray:
+    n_groups = int(g.max()) + 1 if g.size else 0
+    if obj_weight is None:
+        return np.ones(n_groups, np.float64)
+    ow = np.ascontiguousarray(np.asarray(obj_weight), dtype=np.float64)
+    if ow.ndim != 1 or ow.shape[0] < n_groups:
+        raise ValueError("obj_weight needs one value per group code (length > group.max())")
+    return ow
 
 
 # --------------------------------------------------------------------------------------------
@@ -527,7 +467,7 @@ def sort_order(group: np.ndarray, time: np.ndarray) -> np.ndarray:
 
 
 def _ends_numpy(group: np.ndarray, time: np.ndarray, window: int) -> np.ndarray:
-    """Per trace ``i``, the first index after its window partners (arrays sorted)."""
+    """Per trace ``i``, one past its last window partner (arrays sorted)."""
     n = group.shape[0]
     if n == 0:
         return np.empty(0, np.int64)
@@ -539,7 +479,8 @@ def _ends_numpy(group: np.ndarray, time: np.ndarray, window: int) -> np.ndarray:
     return np.searchsorted(key, grank * width + hi, side="right").astype(np.int64)
 
 
-def _partner_counts_numpy(group, time, window, cap):
+def _partner_counts_numpy(group: np.ndarray, time: np.ndarray, window: int,
+                          cap: int) -> tuple[np.ndarray, int]:
     c = _ends_numpy(group, time, window) - np.arange(group.shape[0], dtype=np.int64) - 1
     dropped = 0
     if cap >= 0:
@@ -564,7 +505,7 @@ def count_pairs_numpy(group: np.ndarray, time: np.ndarray, window: int) -> int:
 
 def pair_indices_numpy(group: np.ndarray, time: np.ndarray, window: int,
                        account: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`pair_indices_fast` in pure numpy (allocates all window pairs before dropping
+    """:func:`pair_indices_fast` in pure numpy (allocates every window pair before dropping
     same-account ones)."""
     g, t, w = _prepare(group, time, window, False)
     c, _ = _partner_counts_numpy(g, t, w, -1)
@@ -578,7 +519,7 @@ def pair_indices_numpy(group: np.ndarray, time: np.ndarray, window: int,
 
 def distinct_accounts_numpy(group: np.ndarray, account: np.ndarray,
                             n_groups: int | None = None) -> np.ndarray:
-    """:func:`distinct_accounts` in pure numpy."""
+    """:func:`distinct_accounts` in pure numpy (any row order)."""
     g = _i64(group)
     a = _prepare_account(account, g.shape[0])
     size = (int(g.max()) + 1 if g.size else 0) if n_groups is None else int(n_groups)
@@ -589,14 +530,18 @@ def distinct_accounts_numpy(group: np.ndarray, account: np.ndarray,
     return np.bincount(pairs // width, minlength=size).astype(np.int64)
 
 
-def _plan_numpy(group: np.ndarray, c: np.ndarray, budget: int) -> np.ndarray:
+def _plan_numpy(group: np.ndarray, c: np.ndarray, budget: int) -> list[tuple[int, int, int]]:
+    """Cut the traces into chunks ``(i0, i1, tag)`` of consecutive ``i`` whose pair counts fit
+    ``budget``: whole groups packed together (tag -1), and a group whose own pairs exceed the
+    budget split into parts by ranges of ``i`` (tag = its group code). A part holds at least one
+    trace, so a trace with more partners than the budget makes a part above the budget."""
     n = group.shape[0]
+    out: list[tuple[int, int, int]] = []
     if n == 0:
-        return np.empty((3, 0), np.int64)
+        return out
     gstart = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
     gend = np.append(gstart[1:], n)
     totals = np.add.reduceat(c, gstart)
-    out: list[tuple[int, int, int]] = []
     cs, cp = 0, 0
     for gs, ge, tot in zip(gstart.tolist(), gend.tolist(), totals.tolist()):
         if tot > budget:
@@ -605,9 +550,7 @@ def _plan_numpy(group: np.ndarray, c: np.ndarray, budget: int) -> np.ndarray:
             cum = np.cumsum(c[gs:ge])
             s, base = gs, 0
             while s < ge:
-                # the longest part starting at s within budget (at least one trace)
-                k = int(np.searchsorted(cum, base + budget, side="right")) + gs
-                k = max(k, s + 1)
+                k = max(int(np.searchsorted(cum, base + budget, side="right")) + gs, s + 1)
                 out.append((s, k, int(group[gs])))
                 base = int(cum[k - gs - 1])
                 s = k
@@ -617,22 +560,17 @@ def _plan_numpy(group: np.ndarray, c: np.ndarray, budget: int) -> np.ndarray:
                 out.append((cs, gs, -1))
                 cs, cp = gs, 0
             if cp == 0 and tot == 0:
-                cs = ge
+                cs = ge  # traces without partners need no chunk
             else:
                 cp += tot
     if cp > 0:
         out.append((cs, n, -1))
-    return np.array(out, dtype=np.int64).reshape(-1, 3).T.copy()
-
-
-# --------------------------------------------------------------------------------------------
-# the streaming aggregation
-# --------------------------------------------------------------------------------------------
+    return out
 
 
 @dataclass
 class _Partial:
-    """Per (u, v) partial aggregates, sorted by ``key = u * n_accounts + v``."""
+    """Per (u, v) partial aggregates of the numpy fallback, sorted by ``key = u * width + v``."""
 
     key: np.ndarray
     weight: np.ndarray
@@ -655,36 +593,15 @@ class _Partial:
         return int(self.key.shape[0])
 
 
-def _reduce_chunk_numba(group, time, account, window, cap, c, i0, i1, obj_weight, n_accounts):
-    hist = np.zeros(n_accounts, np.int64)
-    m = _nb_chunk_hist(group, time, account, window, cap, i0, i1, hist)
-    if m == 0:
-        return _Partial.empty()
-    start = np.zeros(n_accounts, np.int64)
-    np.cumsum(hist[:-1], out=start[1:])
-    pbits = max(1, int(hist.max() - 1).bit_length())
-    if pbits + max(1, int(n_accounts - 1).bit_length()) > 63:
-        raise ValueError("too many pairs for one account in one chunk; lower budget_pairs")
-    idx = np.int32 if group.shape[0] <= _INT32_MAX else np.int64
-    words = np.empty(m, np.int64)
-    rel_i = np.empty(m, idx)
-    rel_d = np.empty(m, idx)
-    _nb_chunk_fill(group, time, account, window, cap, i0, i1, start, pbits, words, rel_i, rel_d)
-    runs = _nb_chunk_sort(words, start, hist, pbits)
-    out = _nb_chunk_reduce(group, time, words, start, hist, pbits, rel_i, rel_d, i0, obj_weight,
-                           n_accounts, runs)
-    return _Partial(*out)
-
-
-def _reduce_chunk_numpy(group, time, account, window, cap, c, i0, i1, obj_weight, n_accounts):
+def _reduce_chunk_numpy(group, time, account, c, i0, i1, obj_weight, width) -> _Partial:
     i, j = _pairs_from_counts(c[i0:i1], i0)
     a, b = account[i], account[j]
     keep = a != b
     if not keep.any():
         return _Partial.empty()
     i, j, a, b = i[keep], j[keep], a[keep], b[keep]
-    key = np.minimum(a, b) * np.int64(n_accounts) + np.maximum(a, b)
-    order = np.argsort(key, kind="stable")  # keeps generation order inside a key
+    key = np.minimum(a, b) * width + np.maximum(a, b)
+    order = np.argsort(key, kind="stable")  # keeps generation order (groups ascending) per key
     key, i, j = key[order], i[order], j[order]
     g = group[i]
     ti = time[i]
@@ -703,16 +620,14 @@ def _reduce_chunk_numpy(group, time, account, window, cap, c, i0, i1, obj_weight
     )
 
 
-def _merge_numba(a: _Partial, b: _Partial, same_group: bool) -> _Partial:
-    return _Partial(*_nb_merge(*a.arrays(), *b.arrays(), same_group))
-
-
 def _merge_numpy(a: _Partial, b: _Partial, same_group: bool) -> _Partial:
+    """Merge two partials: counts add, minima and maxima combine; parts of one split group
+    take the maximum of ``weight``/``weighted`` instead (the object counts once)."""
     cat = [np.concatenate((x, y)) for x, y in zip(a.arrays(), b.arrays())]
+    if cat[0].shape[0] == 0:
+        return _Partial.empty()
     order = np.argsort(cat[0], kind="stable")
     key, weight, n_pairs, min_delay, first, last, weighted = (x[order] for x in cat)
-    if key.shape[0] == 0:
-        return _Partial.empty()
     starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
     combine = np.maximum if same_group else np.add
     return _Partial(key[starts], combine.reduceat(weight, starts), np.add.reduceat(n_pairs, starts),
@@ -720,95 +635,67 @@ def _merge_numpy(a: _Partial, b: _Partial, same_group: bool) -> _Partial:
                     np.maximum.reduceat(last, starts), combine.reduceat(weighted, starts))
 
 
-@dataclass(frozen=True)
-class _Impl:
-    use_numba: bool
-    partner_counts: Callable
-    plan: Callable
-    reduce_chunk: Callable
-    merge: Callable
-
-
-def _impl(use_numba: bool) -> _Impl:
-    if use_numba:
-        return _Impl(True, _nb_partner_counts, _nb_plan, _reduce_chunk_numba, _merge_numba)
-    return _Impl(False, _partner_counts_numpy, _plan_numpy, _reduce_chunk_numpy, _merge_numpy)
-
-
-def _push(stack: list[_Partial], part: _Partial, same_group: bool, merge: Callable) -> None:
-    """Append a partial and merge neighbours of similar size (a binary-counter merge, so every
-    edge is merged O(log chunks) times). Neighbours stay in trace order."""
+def _push(stack: list[_Partial], part: _Partial, same_group: bool) -> None:
+    """Append a partial and merge neighbours of similar size (binary-counter order: each edge
+    is merged O(log chunks) times). Neighbours stay in trace order."""
     stack.append(part)
     while len(stack) >= 2 and len(stack[-2]) <= 2 * len(stack[-1]):
         b = stack.pop()
         a = stack.pop()
-        stack.append(merge(a, b, same_group))
+        stack.append(_merge_numpy(a, b, same_group))
 
 
-def _collapse(stack: list[_Partial], same_group: bool, merge: Callable) -> _Partial:
+def _collapse(stack: list[_Partial], same_group: bool) -> _Partial:
     if not stack:
         return _Partial.empty()
     while len(stack) >= 2:
         b = stack.pop()
         a = stack.pop()
-        stack.append(merge(a, b, same_group))
+        stack.append(_merge_numpy(a, b, same_group))
     return stack.pop()
 
 
-def _aggregate(group, time, account, window, obj_weight, budget_pairs, max_partners,
-               use_numba) -> dict[str, np.ndarray | int]:
-    impl = _impl(use_numba)
-    g, t, w = _prepare(group, time, window, use_numba)
-    n = g.shape[0]
-    a = _prepare_account(account, n)
-    cap = _cap(max_partners)
-    n_groups = int(g.max()) + 1 if n else 0
-    if n and g.min() < 0:
-        raise ValueError("group codes must be non-negative")
-    if obj_weight is None:
-        ow = np.ones(n_groups, np.float64)
-    else:
-        ow = np.ascontiguousarray(np.asarray(obj_weight), dtype=np.float64)
-        if ow.ndim != 1 or ow.shape[0] < n_groups:
-            raise ValueError("obj_weight needs one value per group code (length > group.max())")
-    budget = DEFAULT_BUDGET_PAIRS if budget_pairs is None else int(budget_pairs)
-    if budget < 1:
-        raise ValueError(f"budget_pairs must be positive, got {budget_pairs!r}")
-    n_accounts = int(a.max()) + 1 if n else 0
-    # a bucket position needs pbits and an account code vbits of one int64 word
-    vbits = max(1, (n_accounts - 1).bit_length())
-    budget = min(budget, (1 << (63 - vbits)) - 1)
-
-    c, dropped = impl.partner_counts(g, t, w, cap)
-    plan = impl.plan(g, c, budget)
+def _aggregate_numpy(g, t, a, w, ow, cap, budget) -> tuple[np.ndarray, ...]:
+    width = np.int64(int(a.max()) + 1 if a.size else 1)
+    c, _ = _partner_counts_numpy(g, t, w, cap)
     stack: list[_Partial] = []
     split: list[_Partial] = []
     split_tag = -1
-    for i0, i1, tag in zip(*(x.tolist() for x in plan)):
-        part = impl.reduce_chunk(g, t, a, w, cap, c, i0, i1, ow, n_accounts)
-        if tag != split_tag and split:
-            _push(stack, _collapse(split, True, impl.merge), False, impl.merge)
+    for i0, i1, tag in _plan_numpy(g, c, budget):
+        part = _reduce_chunk_numpy(g, t, a, c, i0, i1, ow, width)
+        if split and tag != split_tag:
+            _push(stack, _collapse(split, True), False)
         split_tag = tag
-        if tag >= 0:
-            _push(split, part, True, impl.merge)
-        else:
-            _push(stack, part, False, impl.merge)
+        _push(split if tag >= 0 else stack, part, tag >= 0)
     if split:
-        _push(stack, _collapse(split, True, impl.merge), False, impl.merge)
-    res = _collapse(stack, False, impl.merge)
-    width = np.int64(max(n_accounts, 1))
-    return {
-        "u": res.key // width,
-        "v": res.key % width,
-        "weight": res.weight,
-        "n_pairs": res.n_pairs,
-        "min_delay_ns": res.min_delay,
-        "first_time": res.first,
-        "last_time": res.last,
-        "weighted": res.weighted,
-        "dropped_pairs": int(dropped),
-        "n_chunks": int(plan.shape[1]),
-    }
+        _push(stack, _collapse(split, True), False)
+    res = _collapse(stack, False)
+    return ((res.key // width).astype(np.int32), (res.key % width).astype(np.int32), res.weight,
+            res.n_pairs, res.min_delay, res.first, res.last, res.weighted)
+
+
+def _aggregate(group, time, account, window, obj_weight, budget_pairs, max_partners,
+               use_numba: bool) -> dict[str, np.ndarray | int]:
+    g, t, w = _prepare(group, time, window, use_numba)
+    a = _prepare_account(account, g.shape[0])
+    ow = _obj_weight(obj_weight, g)
+    cap = _cap(max_partners)
+    budget = DEFAULT_BUDGET_PAIRS if budget_pairs is None else int(budget_pairs)
+    if budget < 1:
+        raise ValueError(f"budget_pairs must be positive, got {budget_pairs!r}")
+    if use_numba:
+        n_accounts = int(a.max()) + 1 if a.size else 0
+        start, byacc = _nb_by_account(a, n_accounts)
+        rows = _nb_edge_rows(g, t, a, w, cap, start, byacc, _blocks(start))
+        arrays = _nb_fill_edges(g, t, a, w, cap, start, byacc, ow, rows,
+                                _blocks(start + np.concatenate(([0], np.cumsum(rows)))))
+        dropped = int(_nb_count_pairs(g, t, w, cap)[1]) if cap >= 0 else 0
+    else:
+        arrays = _aggregate_numpy(g, t, a, w, ow, cap, budget)
+        dropped = _partner_counts_numpy(g, t, w, cap)[1] if cap >= 0 else 0
+    out: dict[str, np.ndarray | int] = dict(zip(EDGE_ARRAYS, arrays))
+    out["dropped_pairs"] = int(dropped)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -821,7 +708,7 @@ def count_pairs(group: np.ndarray, time: np.ndarray, window: int) -> int:
     ``time[j] - time[i] <= window``, same-account pairs included (as in ``pair_indices``).
 
     One two-pointer pass; nothing proportional to the pairs is allocated, so this is the check
-    to run against a memory budget before any pair is materialised.
+    to run before anything is materialised (the work of every engine follows this number).
 
     Parameters
     ----------
@@ -833,7 +720,7 @@ def count_pairs(group: np.ndarray, time: np.ndarray, window: int) -> int:
     Returns
     -------
     int
-        The pair count (exact; it fits int64).
+        The pair count (it fits int64).
 
     Examples
     --------
@@ -844,7 +731,7 @@ def count_pairs(group: np.ndarray, time: np.ndarray, window: int) -> int:
     if not HAVE_NUMBA:  # pragma: no cover
         return count_pairs_numpy(group, time, window)
     g, t, w = _prepare(group, time, window, True)
-    return int(_nb_count_pairs(g, t, w))
+    return int(_nb_count_pairs(g, t, w, -1)[0])
 
 
 def pair_indices_fast(group: np.ndarray, time: np.ndarray, window: int,
@@ -859,8 +746,8 @@ def pair_indices_fast(group: np.ndarray, time: np.ndarray, window: int,
     window : int
         Inclusive, in the unit of ``time``.
     account : array of int, optional
-        When given, pairs of equal accounts are left out (the arrays then hold exactly the
-        co-actions; a counting pass over the pairs sizes them).
+        When given, pairs of equal accounts are left out, so the result holds exactly the
+        co-actions (a counting pass over the pairs sizes it).
 
     Returns
     -------
@@ -881,8 +768,7 @@ def pair_indices_fast(group: np.ndarray, time: np.ndarray, window: int,
     g, t, w = _prepare(group, time, window, True)
     if account is None:
         return _nb_pair_indices(g, t, w, np.empty(0, np.int64), False)
-    a = _prepare_account(account, g.shape[0])
-    return _nb_pair_indices(g, t, w, a, True)
+    return _nb_pair_indices(g, t, w, _prepare_account(account, g.shape[0]), True)
 
 
 def distinct_accounts(group: np.ndarray, account: np.ndarray,
@@ -892,7 +778,7 @@ def distinct_accounts(group: np.ndarray, account: np.ndarray,
     Parameters
     ----------
     group : array of int
-        Group codes with each group's rows contiguous (sorted by group, for instance).
+        Non-negative group codes.
     account : array of int
         Non-negative account codes.
     n_groups : int, optional
@@ -909,72 +795,118 @@ def distinct_accounts(group: np.ndarray, account: np.ndarray,
     [2, 0, 1]
     """
     g = _i64(group)
-    if not HAVE_NUMBA:  # pragma: no cover
-        return distinct_accounts_numpy(g, account, n_groups)
+    if not HAVE_NUMBA or (g.size and np.any(g[1:] < g[:-1])):
+        return distinct_accounts_numpy(g, account, n_groups)  # the kernel needs groups sorted
     a = _prepare_account(account, g.shape[0])
-    if g.size and np.any(g[1:] < g[:-1]):
-        return distinct_accounts_numpy(g, a, n_groups)
     size = (int(g.max()) + 1 if g.size else 0) if n_groups is None else int(n_groups)
-    n_acc = int(a.max()) + 1 if a.size else 0
-    return _nb_distinct_accounts(g, a, size, n_acc)
+    return _nb_distinct_accounts(g, a, size, int(a.max()) + 1 if a.size else 0)
+
+
+def sort_order(group: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """The stable permutation that sorts traces by ``(group, time)`` (same as
+    ``np.lexsort((time, group))``, about twice as fast with numba: a stable sort by time, then a
+    stable counting sort by group).
+
+    Examples
+    --------
+    >>> sort_order(np.array([1, 0, 1, 0]), np.array([5, 9, 2, 1])).tolist()
+    [3, 1, 2, 0]
+    """
+    g = _i64(group)
+    t = _i64(time)
+    n_groups = int(g.max()) + 1 if g.size else 0
+    if not HAVE_NUMBA or g.size == 0 or g.min() < 0 or n_groups > 4 * g.size:
+        return np.lexsort((t, g))
+    return _nb_counting_sort(g, np.argsort(t, kind="stable"), n_groups)
+
+
+def count_edges(group: np.ndarray, time: np.ndarray, account: np.ndarray, window: int,
+                max_partners: int | None = None) -> int:
+    """The exact number of rows :func:`aggregate_edges` returns (distinct account pairs with a
+    co-action), computed without allocating them: the memory check before aggregating.
+
+    Examples
+    --------
+    >>> g = np.array([0, 0, 0, 1, 1]); t = np.array([0, 5, 9, 100, 130])
+    >>> count_edges(g, t, np.array([0, 1, 2, 0, 1]), 60)
+    3
+    """
+    if not HAVE_NUMBA:  # pragma: no cover
+        return count_edges_numpy(group, time, account, window, max_partners)
+    g, t, w = _prepare(group, time, window, True)
+    a = _prepare_account(account, g.shape[0])
+    start, byacc = _nb_by_account(a, int(a.max()) + 1 if a.size else 0)
+    return int(_nb_edge_rows(g, t, a, w, _cap(max_partners), start, byacc, _blocks(start)).sum())
+
+
+def count_edges_numpy(group: np.ndarray, time: np.ndarray, account: np.ndarray, window: int,
+                      max_partners: int | None = None) -> int:
+    """:func:`count_edges` in pure numpy (materialises the pairs)."""
+    g, t, w = _prepare(group, time, window, False)
+    a = _prepare_account(account, g.shape[0])
+    c, _ = _partner_counts_numpy(g, t, w, _cap(max_partners))
+    i, j = _pairs_from_counts(c)
+    x, y = a[i], a[j]
+    keep = x != y
+    width = np.int64(int(a.max()) + 1 if a.size else 1)
+    return int(np.unique(np.minimum(x, y)[keep] * width + np.maximum(x, y)[keep]).shape[0])
 
 
 def aggregate_edges(group: np.ndarray, time: np.ndarray, account: np.ndarray, window: int,
                     obj_weight: np.ndarray | None, budget_pairs: int | None = None,
                     max_partners: int | None = None) -> dict[str, np.ndarray | int]:
-    """Aggregate the co-actions of sorted traces into undirected account edges, streaming.
+    """Aggregate the co-actions of sorted traces into undirected account edges.
 
     Parameters
     ----------
     group, time, account : array of int
-        Traces sorted by ``(group, time)``; ``account`` codes are non-negative and ordered like
-        the account ids.
+        Traces sorted by ``(group, time)``; ``account`` codes are non-negative (below 2**31 - 1)
+        and ordered like the account ids.
     window : int
         Inclusive, in the unit of ``time``.
     obj_weight : array of float or None
         Per group code, what one distinct object adds to ``weighted`` (normally
         ``popularity_discount(distinct_accounts(group, account))``); None counts 1.
     budget_pairs : int, optional
-        Most co-action pairs held in memory at once (default :data:`DEFAULT_BUDGET_PAIRS`).
+        Most pairs the numpy fallback holds at once (default :data:`DEFAULT_BUDGET_PAIRS`). The
+        numba kernel never holds pairs and ignores it.
     max_partners : int, optional
         Off by default. When set to ``L``, each trace is paired only with the next ``L`` traces
-        of its group (same-account ones included in the ``L``) that are within the window.
+        of its group (same-account ones count towards ``L``) that are within the window, i.e.
+        a window pair ``(i, j)`` is kept only when ``j - i <= L``.
 
     Returns
     -------
     dict
         Arrays sorted by ``(u, v)``, one entry per account pair with at least one co-action:
-        ``u`` < ``v`` (account codes), ``weight`` (distinct groups), ``n_pairs`` (co-action
-        pairs), ``min_delay_ns`` (smallest ``time[j] - time[i]``), ``first_time`` (smallest time
-        of the earlier trace), ``last_time`` (largest time of the later trace), ``weighted`` (sum
-        of ``obj_weight`` over the distinct groups); and two ints: ``dropped_pairs`` (window pairs,
-        same-account ones included, that ``max_partners`` left out; 0 without a cap) and
-        ``n_chunks``.
+        ``u`` < ``v`` (int32 account codes), ``weight`` (distinct groups), ``n_pairs``
+        (co-action pairs), ``min_delay_ns`` (smallest ``time[j] - time[i]``), ``first_time``
+        (smallest time of the earlier trace), ``last_time`` (largest time of the later trace),
+        ``weighted`` (float: sum of ``obj_weight`` over the distinct groups); and the int
+        ``dropped_pairs``: window pairs (same-account ones included) that ``max_partners`` left
+        out, 0 without a cap.
 
     Notes
     -----
-    *Exactness.* With ``max_partners=None`` the result equals :func:`edges_per_kind` over the
-    same traces (run it per kind: a group code is one (kind, object)), except that
-    ``median_delay_s`` is not computed. A median does not combine across chunks; it is
-    computed later, from the pairs of the few edges that matter.
+    *Exactness.* Without ``max_partners`` the result equals :func:`edges_per_kind` on the same
+    traces (per kind: a group code is one (kind, object)), except that ``median_delay_s`` is
+    not computed. A median does not combine across partial aggregates; it is computed later,
+    from the pairs of the few edges that matter (``pair_indices_fast`` on their objects).
 
-    *Memory.* A counting pass gives each trace's partner count. Traces are then cut into chunks
-    of consecutive whole groups whose pair counts fit ``budget_pairs``. The pairs of a chunk
-    are bucketed by ``u`` (a counting sort, 16 bytes per pair), sorted by ``v`` inside each
-    bucket, and reduced to per-(u, v) partials. Partials of neighbouring chunks are merged
-    (sums, minima, maxima) in a binary-counter order. Memory is therefore the pair buffer of
-    one chunk plus the partial edges, which are at most the output.
+    *Memory.* The numba kernel is account-major (module notes): it never allocates anything
+    proportional to the number of pairs; working memory is O(traces + accounts) plus the
+    output, allocated once at its exact size (:func:`count_edges`). The numpy fallback streams
+    chunks of at most ``budget_pairs`` pairs and merges their partial aggregates.
 
-    *Very popular objects.* An object whose own pair count exceeds the budget is not allocated
-    at once: its pairs are split by ranges of ``i`` (the earlier trace) into parts that fit the
-    budget. The parts of one object merge with ``max`` for ``weight``/``weighted``, so the
-    object still counts once per account pair. A part holds at least one trace, so a trace with
-    more partners than the budget (a burst larger than the budget) makes a part of that size.
-    The output itself grows like the distinct account pairs: a burst of ``k`` distinct accounts
-    gives up to ``k (k - 1) / 2`` edges. For those, ``max_partners`` (DESIGN §8, ``L ~ 50``)
-    bounds the work and the edges at ``L`` per trace, and ``dropped_pairs`` says how much it
-    cut; report it. Callers that only want the cap on very popular objects can run those
-    groups separately.
+    *Very popular objects.* A burst of ``k`` traces on one object makes about ``k^2/2`` window
+    pairs: the numba kernel streams them without a buffer, and the numpy fallback splits such
+    an object's pairs by ranges of ``i`` into parts that fit the budget (the parts of one
+    object merge with ``max`` for ``weight``/``weighted``, so it still counts once per account
+    pair; a part holds at least one trace, so a single trace with more partners than the budget
+    makes a part that large). Time still grows like ``k^2``, and so may the output (up to
+    ``k (k - 1) / 2`` edges for ``k`` distinct accounts); :func:`count_pairs` and
+    :func:`count_edges` give both before any work. ``max_partners`` (DESIGN §8: ``L ~ 50``)
+    bounds both at ``L`` per trace; ``dropped_pairs`` says how much it cut, so report it.
 
     Examples
     --------
@@ -983,6 +915,8 @@ def aggregate_edges(group: np.ndarray, time: np.ndarray, account: np.ndarray, wi
     >>> e = aggregate_edges(g, t, a, 60, obj_weight=np.array([1.0, 0.5]))
     >>> {k: e[k].tolist() for k in ("u", "v", "weight", "n_pairs", "min_delay_ns", "weighted")}
     {'u': [0], 'v': [1], 'weight': [2], 'n_pairs': [3], 'min_delay_ns': [5], 'weighted': [1.5]}
+    >>> aggregate_edges(g, t, a, 60, None, max_partners=1)["dropped_pairs"]
+    1
     """
     return _aggregate(group, time, account, window, obj_weight, budget_pairs, max_partners,
                       HAVE_NUMBA)
@@ -991,7 +925,7 @@ def aggregate_edges(group: np.ndarray, time: np.ndarray, account: np.ndarray, wi
 def aggregate_edges_numpy(group: np.ndarray, time: np.ndarray, account: np.ndarray, window: int,
                           obj_weight: np.ndarray | None, budget_pairs: int | None = None,
                           max_partners: int | None = None) -> dict[str, np.ndarray | int]:
-    """:func:`aggregate_edges` in pure numpy (same chunking and results)."""
+    """:func:`aggregate_edges` in pure numpy (chunks of at most ``budget_pairs`` pairs)."""
     return _aggregate(group, time, account, window, obj_weight, budget_pairs, max_partners, False)
 
 
@@ -1000,9 +934,9 @@ def kernel_edges(traces: pd.DataFrame, window: float | str = 60, *,
                  use_numba: bool | None = None) -> pd.DataFrame:
     """TRACES -> EDGES per kind through :func:`aggregate_edges`.
 
-    Same rows and values as ``edges_per_kind(coactions(traces, window), traces)`` (up to float
-    rounding of ``weighted``), without materialising the co-actions. ``median_delay_s`` is NaN:
-    medians are computed later, for the edges that matter.
+    The same rows and values as ``edges_per_kind(coactions(traces, window), traces)`` (up to
+    float rounding of ``weighted``), without materialising the co-actions. ``median_delay_s``
+    is NaN: medians are computed later, for the edges that matter.
 
     Parameters
     ----------
@@ -1018,7 +952,8 @@ def kernel_edges(traces: pd.DataFrame, window: float | str = 60, *,
     Returns
     -------
     DataFrame
-        EDGES; ``attrs["dropped_pairs"]`` holds the window pairs ``max_partners`` left out.
+        EDGES sorted by kind, account_u, account_v; ``attrs["dropped_pairs"]`` holds the window
+        pairs ``max_partners`` left out.
 
     Examples
     --------
@@ -1043,19 +978,16 @@ def kernel_edges(traces: pd.DataFrame, window: float | str = 60, *,
     obj_codes, objects = pd.factorize(traces["object_id"], sort=True)
     acc_codes, accounts = pd.factorize(traces["account_id"], sort=True)
     gkey = kind_codes.astype(np.int64) * (len(objects) + 1) + obj_codes
-    group, _ = pd.factorize(gkey, sort=True)  # groups of one kind are contiguous codes
+    group, _ = pd.factorize(gkey, sort=True)  # the groups of one kind get consecutive codes
     time = to_epoch_ns(traces["timestamp"])
-    order = sort_order(group, time)
+    order = sort_order(group, time) if numba_on else np.lexsort((time, group))
     g = group[order].astype(np.int64)
     t = time[order]
     a = acc_codes[order].astype(np.int64)
     k = kind_codes[order].astype(np.int64)
-    n_groups = int(g.max()) + 1
-    if numba_on:
-        n_obj = distinct_accounts(g, a, n_groups)
-    else:
-        n_obj = distinct_accounts_numpy(g, a, n_groups)
-    ow = popularity_discount(np.maximum(n_obj, 2))
+    n_obj = (distinct_accounts if numba_on else distinct_accounts_numpy)(g, a, int(g.max()) + 1)
+    ow = popularity_discount(n_obj)
+    ids = np.asarray(accounts, dtype=object)
     bounds = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1], [True])))
     frames = []
     dropped = 0
@@ -1067,8 +999,8 @@ def kernel_edges(traces: pd.DataFrame, window: float | str = 60, *,
             continue
         frames.append(pd.DataFrame({
             "kind": np.full(res["u"].shape[0], kinds[k[lo]], dtype=object),
-            "account_u": np.asarray(accounts, dtype=object)[res["u"]],
-            "account_v": np.asarray(accounts, dtype=object)[res["v"]],
+            "account_u": ids[res["u"]],
+            "account_v": ids[res["v"]],
             "weight": res["weight"],
             "n_pairs": res["n_pairs"],
             "min_delay_s": res["min_delay_ns"] / 1e9,
@@ -1080,4 +1012,3 @@ def kernel_edges(traces: pd.DataFrame, window: float | str = 60, *,
     out = pd.concat(frames, ignore_index=True)[EDGE_COLUMNS] if frames else _empty_edges()
     out.attrs["dropped_pairs"] = int(dropped)
     return out
-

@@ -1,16 +1,19 @@
 """Reading input files into ACTIONS (DESIGN section 2).
 
-:func:`read_actions` reads CSV, TSV, JSON lines and Parquet files (optionally ``.gz``,
-``.bz2`` or ``.zst`` compressed) in one of the :data:`FORMATS`, and returns ACTIONS, REJECTS
-and reading statistics. :func:`detect_format` names the format of a file.
+:func:`read_actions` reads CSV, TSV, JSON (lines, arrays, documents) and Parquet files
+(optionally ``.gz``, ``.bz2`` or ``.zst`` compressed) in one of the :data:`FORMATS`, and returns
+ACTIONS, REJECTS and reading statistics. :func:`detect_format` names the format of a file;
+:func:`resolution_warning` says when timestamps are too coarse for a co-action window;
+:func:`expand_paths` lists the files a list of paths and glob patterns names.
 
 Examples
 --------
->>> sorted(FORMATS)
-['coortweet', 'generic']
+>>> list(FORMATS)  # doctest: +NORMALIZE_WHITESPACE
+['generic', 'coortweet', 'cnt', 'twitter-io', 'twarc2', 'twitter-v1', 'meta-content-library',
+ 'telegram', 'bluesky', 'mastodon']
 """
 
 from ._formats import FORMATS, detect_format
-from ._read import read_actions
+from ._read import expand_paths, read_actions, resolution_warning
 
-__all__ = ["read_actions", "detect_format", "FORMATS"]
+__all__ = ["read_actions", "detect_format", "resolution_warning", "expand_paths", "FORMATS"]

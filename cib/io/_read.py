@@ -21,12 +21,13 @@ from ..errors import InputError, ParameterError
 from ..params import check_choice, parse_mapping
 from ..schema import (ACTION_COLUMNS, ACTION_TYPES, LIST_COLUMNS, REJECT_COLUMNS, UTC_NS,
                       empty_actions, empty_rejects)
-from ._formats import _REGISTRY, FORMATS, detect_columns, get_format
-from ._readers import open_source, split_name
+from ._formats import (_REGISTRY, FORMATS, Format, RecordContext, detect_columns, detect_records,
+                       get_format)
+from ._readers import Source, open_source, split_name
 from ._values import (NAT, clean_str, display_values, parse_action_types, parse_lists,
                       parse_timestamps, timestamp_resolution)
 
-__all__ = ["read_actions"]
+__all__ = ["read_actions", "expand_paths", "resolution_warning"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,11 @@ _CALLER = "read_actions"
 _STR_COLUMNS = ["action_id", "account_id", "parent_id", "text", "platform"]
 _POST = ACTION_TYPES.index("post")
 _MAP_EXAMPLE = "--map account_id=user,timestamp=created_at"
+# Fewer timestamps than this say nothing about their resolution (3 random ones fall on whole
+# minutes with probability 1 in 216,000).
+_MIN_FOR_RESOLUTION = 3
+# resolution_warning: the window should span at least this many resolution steps.
+_STEPS_PER_WINDOW = 10
 
 
 @dataclass
@@ -94,16 +100,25 @@ def read_actions(
         input rows does not matter.
     rejects : pandas.DataFrame
         REJECTS (:data:`cib.schema.REJECT_COLUMNS`): ``source`` (the path as given), ``row``
-        (1-based; the CSV header is row 1, JSON lines count lines, Parquet counts records from
-        1), ``column``, ``value`` (raw, at most 200 characters), ``reason``; in file and row
-        order. One row per rejected input row, giving its first problem.
+        (1-based; the CSV header is row 1, JSON lines count lines, a JSON array counts its
+        elements, a JSON document such as Telegram's ``result.json`` gives the line where the
+        message starts, Parquet counts records from 1), ``column`` (the input column or JSON
+        field, as named in the file: ``created_at`` for ``--map timestamp=created_at``,
+        ``tweet_time`` in the twitter-io format), ``value`` (raw, at most 200 characters),
+        ``reason``; in file and row order. One row per rejected action, giving its first
+        problem (a twarc2 page holds many tweets: they share the page's line).
     stats : dict
-        ``files`` (per file: ``path``, ``sha256`` of the file as stored, ``format``, ``rows``,
-        ``rejected``, ``duplicates``), ``rows_read``, ``rows_rejected``,
-        ``duplicates_dropped``, ``timestamp_resolution_s`` (the coarsest of 86400, 3600, 60,
-        1, 0.1, ... seconds that every timestamp is a multiple of; 1.0 when there are none)
-        and ``format`` (the formats used, comma-separated). ``len(actions) == rows_read -
-        rows_rejected - duplicates_dropped``.
+        ``files`` (per file: ``path``, ``sha256`` of the file as stored, ``format``, ``rows``
+        (actions read), ``rejected``, ``duplicates``, ``skipped`` (JSON records that are not
+        actions: likes, deletions, service messages, ...), ``columns`` (cib column -> where it
+        was read from, in words), ``timestamp_resolution_s`` (of the file's valid rows)),
+        ``rows_read``, ``rows_rejected``, ``duplicates_dropped``,
+        ``timestamp_resolution_s`` (the coarsest of 86400, 3600, 60, 1, 0.1, ... seconds that
+        every timestamp is a multiple of; 1.0 when there are none), ``format`` (the formats
+        used, comma-separated) and ``warnings`` (a list of sentences: skipped records, time
+        zones assumed, timestamps with a resolution of a minute or coarser; see also
+        :func:`resolution_warning`). ``len(actions) == rows_read - rows_rejected -
+        duplicates_dropped``.
 
     Raises
     ------
@@ -116,6 +131,13 @@ def read_actions(
 
     Notes
     -----
+    :data:`FORMATS` lists the formats (``cib formats``); the module of each documents its
+    mapping (``cib.io._twitter``, ``_meta``, ``_telegram``, ``_bluesky``, ``_mastodon``), and
+    ``stats["files"][i]["columns"]`` (``cib inspect``) shows it for a file. With ``"auto"``, a
+    JSON file whose first objects are in a nested-JSON format (twarc2, twitter-v1, telegram,
+    bluesky, mastodon) is read in that format; any other file by its column names (the first
+    specific format whose required columns are present, else generic).
+
     The generic format reads the columns named like ACTIONS; only ``account_id`` and
     ``timestamp`` are required.
 
@@ -156,8 +178,8 @@ def read_actions(
     0   posts:2        007 2021-01-17 07:00:00+00:00        post   [a, b]
     1   posts:3        008 2021-01-17 07:01:00+00:00      repost       []
     >>> rejects[["row", "column", "value", "reason"]]
-       row     column      value                reason
-    0    4  timestamp  yesterday  unparsable timestamp
+       row column      value                reason
+    0    4   time  yesterday  unparsable timestamp
     >>> stats["rows_read"], stats["rows_rejected"], stats["timestamp_resolution_s"]
     (3, 1, 60.0)
     >>> shutil.rmtree(d)
@@ -179,6 +201,9 @@ def read_actions(
             break  # the first bad row is in this file or (a duplicate) an earlier one
 
     good = pd.concat([p.good for p in parts], ignore_index=True) if parts else None
+    n_good = 0 if good is None else len(good)
+    for p in parts:
+        p.good = _empty_good()  # the concatenation holds the rows now; free the pieces
     good, dup_rejects, exact_dups = _deduplicate(good, [d for _, d in files])
     rejects = pd.concat([p.rejects for p in parts] + [dup_rejects], ignore_index=True)
     rejects = rejects.sort_values(["_file", "row"], kind="stable", ignore_index=True)
@@ -199,15 +224,97 @@ def read_actions(
         s["duplicates"] = int(dup_per_file[i])
         file_stats.append(s)
     rejects = _finish_rejects(rejects)
+    if len(good) == n_good and n_good:  # nothing dropped: units nest, so the finest file's
+        resolution = min(s["timestamp_resolution_s"] for s in file_stats if s["rows"] > s["rejected"])
+    else:
+        resolution = timestamp_resolution(good["timestamp"].to_numpy(dtype=np.int64))
+    warnings = [w for s in file_stats for w in s.pop("warnings", [])]
     stats = {
         "files": file_stats,
         "rows_read": int(sum(s["rows"] for s in file_stats)),
         "rows_rejected": int(len(rejects)),
         "duplicates_dropped": int(len(exact_dups)),
-        "timestamp_resolution_s": timestamp_resolution(good["timestamp"].to_numpy(dtype=np.int64)),
+        "timestamp_resolution_s": resolution,
         "format": ",".join(dict.fromkeys(s["format"] for s in file_stats)),
+        "warnings": warnings,
     }
+    for w in warnings:
+        log.info("%s", w)
     return actions, rejects, stats
+
+
+def resolution_warning(stats: dict[str, Any], window_s: float) -> str | None:
+    """A warning when the timestamps are too coarse for a co-action window, else None.
+
+    Timestamps rounded to ``r`` seconds make every delay uncertain by up to ``r``: pairs up to
+    ``window + r`` apart can count as co-actions and pairs within the window can be missed.
+    The warning is given when the window is shorter than ten resolution steps of the coarsest
+    file (``stats["files"][i]["timestamp_resolution_s"]``, or the overall
+    ``stats["timestamp_resolution_s"]``, as :func:`read_actions` reports them), and names the
+    files when there are several.
+
+    Parameters
+    ----------
+    stats : dict
+        The statistics returned by :func:`read_actions`.
+    window_s : float
+        The co-action window in seconds.
+
+    Examples
+    --------
+    >>> resolution_warning({"timestamp_resolution_s": 60.0, "rows_read": 5}, 60)
+    'timestamps have 60 s (whole minutes) resolution but the window is 60 s: delays are only known to within 60 s, so pairs up to 120 s apart can count as co-actions and some within the window are missed; use a window of at least 600 s (10 min), or read delays as approximate'
+    >>> resolution_warning({"timestamp_resolution_s": 1.0, "rows_read": 5}, 60) is None
+    True
+    """
+    window_s = float(window_s)
+    files = [f for f in stats.get("files", []) if "timestamp_resolution_s" in f
+             and f.get("rows", 0) - f.get("rejected", 0) >= _MIN_FOR_RESOLUTION]
+    if files:
+        resolution = max(f["timestamp_resolution_s"] for f in files)
+        coarse = [f["path"] for f in files if f["timestamp_resolution_s"] == resolution]
+        where = f" ({', '.join(coarse)})" if len(files) > 1 else ""
+    else:
+        n = stats.get("rows_read", 0) - stats.get("rows_rejected", 0) \
+            - stats.get("duplicates_dropped", 0)
+        resolution = stats.get("timestamp_resolution_s") if n >= _MIN_FOR_RESOLUTION else None
+        where = ""
+    if not resolution or window_s >= _STEPS_PER_WINDOW * resolution:
+        return None
+    least = _STEPS_PER_WINDOW * resolution
+    return (f"timestamps{where} have {_duration(resolution)} resolution but the window is "
+            f"{window_s:g} s: delays are only known to within {resolution:g} s, so pairs up to "
+            f"{window_s + resolution:g} s apart can count as co-actions and some within the "
+            f"window are missed; use a window of at least {least:g} s"
+            f"{_in_units(least)}, or read delays as approximate")
+
+
+def _duration(seconds: float) -> str:
+    """``60 s (whole minutes)`` and the like."""
+    unit = {86400.0: "whole days", 3600.0: "whole hours", 60.0: "whole minutes",
+            1.0: "whole seconds"}.get(float(seconds))
+    return f"{seconds:g} s" + (f" ({unit})" if unit else "")
+
+
+def _in_units(seconds: float) -> str:
+    for size, name in [(86400, "d"), (3600, "h"), (60, "min")]:
+        if seconds >= size and seconds % size == 0:
+            return f" ({seconds / size:g} {name})"
+    return ""
+
+
+def expand_paths(paths: PathLike | Iterable[PathLike]) -> list[str]:
+    """The input files that :func:`read_actions` would read, in order (glob patterns expanded
+    and sorted), as given.
+
+    Raises
+    ------
+    InputError
+        No paths, or a pattern that matches no file.
+    ParameterError
+        ``paths`` is not a path, a pattern or a list of them.
+    """
+    return [display for _, display in _expand(paths)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,6 +323,9 @@ def read_actions(
 
 def _check_mapping_keys(mapping: dict[str, str], fmt_name: str, given: object) -> None:
     formats = list(_REGISTRY.values()) if fmt_name == "auto" else [get_format(fmt_name)]
+    if mapping and fmt_name != "auto" and formats[0].records:
+        raise ParameterError("map", _CALLER, f"empty for the {fmt_name} format (it reads nested "
+                             "JSON fields, which cannot be renamed)", given)
     known = list(dict.fromkeys(c for f in formats for c in f.columns))
     bad = [k for k in mapping if k not in known]
     if bad:
@@ -279,12 +389,34 @@ def _read_file(path: Path, display: str, index: int, stem: str, fmt_name: str,
                mapping: dict[str, str]) -> _Part:
     source = open_source(path, display)
     sha = _sha256(path, display)
+    fmt = None if fmt_name == "auto" else get_format(fmt_name)
+    stats: dict[str, Any] = {"path": display, "sha256": sha, "format": "generic", "rows": 0,
+                             "rejected": 0, "duplicates": 0, "skipped": 0, "columns": {},
+                             "warnings": []}
+    if source.container == "jsonl" and (fmt is None or fmt.records):
+        if fmt is None:
+            name = detect_records(source.head_records())
+            fmt = None if name is None else get_format(name)
+        if fmt is not None:
+            if mapping:
+                raise InputError(f"--map (mapping=) renames flat columns; the {fmt.name} format "
+                                 "reads nested JSON fields, which cannot be renamed", file=display)
+            return _read_records(source, fmt, display, index, stem, stats)
+    elif fmt is not None and fmt.records:
+        raise InputError(f"the {fmt.name} format reads JSON (one object per line, an array, or one "
+                         f"document), but this file is read as {source.container.upper()} "
+                         "(by its extension or content)", file=display)
+    return _read_columns(source, fmt, display, index, stem, mapping, stats)
+
+
+def _read_columns(source: Source, fmt: Format | None, display: str, index: int, stem: str,
+                  mapping: dict[str, str], stats: dict[str, Any]) -> _Part:
+    """A flat file (CSV, TSV, Parquet, flat JSON) in a column format (None: detect it)."""
     names = source.names()
-    fmt = get_format("generic" if fmt_name == "auto" else fmt_name)
-    stats = {"path": display, "sha256": sha, "format": fmt.name, "rows": 0,
-             "rejected": 0, "duplicates": 0}
+    if fmt is not None:
+        stats["format"] = fmt.name
     if not names:  # an empty file
-        return _Part(_empty_good(), _empty_rejects(), stats)
+        return _finish_part(_empty_good(), _empty_rejects(), stats, display)
 
     absent = [v for v in dict.fromkeys(mapping.values()) if v not in names]
     if absent:
@@ -292,13 +424,13 @@ def _read_file(path: Path, display: str, index: int, stem: str, fmt_name: str,
                          f"(the file has: {_list_names(names)})", file=display)
     view = {n: n for n in names if n not in mapping.values()}
     view.update(mapping)
-    if fmt_name == "auto":
+    if fmt is None:
         fmt = get_format(detect_columns(view))
     stats["format"] = fmt.name
-    missing = [c for c in fmt.required if c not in view]
+    missing = fmt.missing(view)
     if missing:
         raise InputError(
-            f"missing required columns for the {fmt.name} format: {', '.join(missing)} "
+            f"missing required columns for the {fmt.name} format: {missing} "
             f"(the file has: {_list_names(names)}). Name the input columns with --map "
             f"(mapping=), e.g. {_MAP_EXAMPLE}", file=display)
     used = [c for c in fmt.columns if c in view]
@@ -312,8 +444,64 @@ def _read_file(path: Path, display: str, index: int, stem: str, fmt_name: str,
     raw = pd.DataFrame({c: frame[view[c]] for c in used}, index=frame.index)
     canonical = fmt.convert(raw)
     stats["rows"] = int(len(rows))
-    good, rejects = _normalise(canonical, rows, display, stem, index)
+    stats["columns"] = fmt.mapping(view)
+    stats["warnings"] = [f"{display}: {w}" for w in canonical.attrs.get("warnings", [])]
+    good, rejects = _normalise(canonical, rows, display, stem, index, fmt.reject_names(view))
+    return _finish_part(good, rejects, stats, display)
+
+
+def _read_records(source: Any, fmt: Format, display: str, index: int, stem: str,
+                  stats: dict[str, Any]) -> _Part:
+    """A JSON file in a record format: one row per action that the format's converter yields."""
+    stats["format"] = fmt.name
+    stats["columns"] = fmt.mapping()
+    values: dict[str, list[Any]] = {c: [] for c in ACTION_COLUMNS}
+    rows: list[int] = []
+    ctx = RecordContext(source.lines)
+    for row, record in source.records():
+        if not isinstance(record, dict):
+            raise InputError(f"expected a JSON object, got {_json_type(record)}", file=display,
+                             row=row)
+        ctx.row = row
+        ctx.lines = source.lines  # filled once a document has been decoded
+        for item in fmt.convert(record, ctx):
+            rows.append(item.get("_row", row))
+            for c, column in values.items():
+                column.append(item.get(c))
+    n = len(rows)
+    canonical = pd.DataFrame({
+        c: (pd.Series(v, dtype=object) if c in LIST_COLUMNS else pd.Series(v, dtype="str"))
+        for c, v in values.items() if any(x is not None for x in v)
+    }, index=pd.RangeIndex(n))
+    stats["rows"] = n
+    stats["skipped"] = int(sum(ctx.skipped.values()))
+    warnings = list(ctx.warnings)
+    if ctx.skipped:
+        what = ", ".join(f"{r}: {k}" for r, k in sorted(ctx.skipped.items(), key=lambda x: -x[1]))
+        n = stats["skipped"]
+        warnings.append(f"skipped {n} record{'s' if n != 1 else ''} that "
+                        f"{'are' if n != 1 else 'is'} not a post, repost, reply or quote ({what})")
+    stats["warnings"] = [f"{display}: {w}" for w in warnings]
+    good, rejects = _normalise(canonical, np.asarray(rows, dtype=np.int64), display, stem, index,
+                               fmt.reject_names())
+    return _finish_part(good, rejects, stats, display)
+
+
+def _finish_part(good: pd.DataFrame, rejects: pd.DataFrame, stats: dict[str, Any],
+                 display: str) -> _Part:
+    """Add the file's timestamp resolution (and a warning when it is a minute or coarser)."""
+    resolution = timestamp_resolution(good["timestamp"].to_numpy(dtype=np.int64))
+    stats["timestamp_resolution_s"] = resolution
+    if resolution >= 60 and len(good) >= _MIN_FOR_RESOLUTION:
+        stats["warnings"].append(
+            f"{display}: timestamps have {_duration(resolution)} resolution: delays shorter "
+            "than that cannot be measured (see resolution_warning for a window)")
     return _Part(good, rejects, stats)
+
+
+def _json_type(value: Any) -> str:
+    return {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(
+        type(value), "a number")
 
 
 def _list_names(names: list[str], limit: int = 30) -> str:
@@ -322,8 +510,13 @@ def _list_names(names: list[str], limit: int = 30) -> str:
 
 
 def _normalise(canonical: pd.DataFrame, rows: np.ndarray, display: str, stem: str,
-               index: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Parse canonical raw columns; split valid rows from rejected ones."""
+               index: int, names: dict[str, str] | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse canonical raw columns; split valid rows from rejected ones.
+
+    ``names`` gives the input column (or JSON field) that REJECTS name for a cib column.
+    """
+    names = names or {}
     n = len(rows)
 
     def get(column: str) -> pd.Series | None:
@@ -368,7 +561,7 @@ def _normalise(canonical: pd.DataFrame, rows: np.ndarray, display: str, stem: st
         pieces.append(pd.DataFrame({
             "source": np.full(int(mask.sum()), display, dtype=object),
             "row": rows[mask],
-            "column": np.full(int(mask.sum()), column, dtype=object),
+            "column": np.full(int(mask.sum()), names.get(column, column), dtype=object),
             "value": values,
             "reason": reasons,
             "_file": np.full(int(mask.sum()), index, dtype=np.int64),

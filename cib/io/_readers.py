@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError
 
-__all__ = ["Source", "open_source", "split_name", "COMPRESSIONS", "CONTAINERS"]
+__all__ = ["Source", "open_source", "split_name", "decode_document", "COMPRESSIONS",
+           "CONTAINERS"]
 
 log = logging.getLogger(__name__)
 
@@ -332,14 +334,25 @@ class _JsonSource(Source):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self._data: bytes | None = None
+        self._loaded = False
         self._table: pa.Table | None = None
         self._frame: pd.DataFrame | None = None
         self._rows: np.ndarray | None = None
+        #: id() of an object inside an array of a JSON document -> the line where it starts
+        #: (filled by :meth:`records` for a file that holds one pretty-printed document).
+        self.lines: dict[int, int] = {}
+
+    def _bytes(self) -> bytes:
+        if self._data is None:
+            self._data = _strip_bom(_read_all(self.path, self.compression, self.display))
+        return self._data
 
     def _load(self) -> None:
-        if self._data is not None:
+        if self._loaded:
             return
-        self._data = _strip_bom(_read_all(self.path, self.compression, self.display))
+        self._loaded = True
+        self._bytes()
+        assert self._data is not None
         head = self._data.lstrip()[:1]
         if head == b"[" or not head:
             self._python()
@@ -430,6 +443,213 @@ class _JsonSource(Source):
             frame = self._frame[list(columns)].copy()
         assert self._rows is not None
         return frame, self._rows
+
+
+    # -- nested JSON, record by record (the record formats) ------------------------------------
+
+    def head_records(self, limit: int = 50) -> list[Any]:
+        """The first (up to ``limit``) JSON values of the file, read from its first bytes when
+        they hold them (the whole file otherwise): for format detection."""
+        if self._data is None:
+            head, eof = _read_head(self.path, self.compression, self.display)
+            head = _strip_bom(head)
+        else:
+            head, eof = self._data, True
+        text = head.decode("utf-8", errors="replace")
+        body = text.lstrip()
+        if not body:
+            return []
+        if body[0] == "[":
+            out: list[Any] = []
+            decoder = json.JSONDecoder()
+            i = len(text) - len(body) + 1
+            try:
+                while len(out) < limit:
+                    i = _WS.match(text, i).end()
+                    if text.startswith("]", i):
+                        break
+                    value, i = decoder.raw_decode(text, i)
+                    out.append(value)
+                    i = _WS.match(text, i).end()
+                    if not text.startswith(",", i):
+                        break
+                    i += 1
+                return out
+            except ValueError:
+                if eof:
+                    raise InputError("invalid JSON (cannot parse the first array elements)",
+                                     file=self.display) from None
+                return [r for _, r in zip(range(limit), (r for _, r in self.records()))]
+        lines = text.split("\n")
+        if not eof:
+            lines = lines[:-1]  # the last one may be cut
+        out = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                if out:
+                    break  # reading the file will report it with its line number
+                return [r for _, r in zip(range(limit), (r for _, r in self.records()))]
+            if len(out) >= limit:
+                break
+        return out
+
+    def records(self) -> Iterator[tuple[int, Any]]:
+        """Every JSON value of the file with its row: one per line (the line number), the
+        elements of a top-level array (their position, from 1), or one pretty-printed document
+        (row 1; :attr:`lines` then gives the line of each object inside its arrays)."""
+        data = self._bytes()
+        body = data.lstrip()
+        if not body:
+            return
+        if body[:1] == b"[":
+            try:
+                doc = json.loads(data)
+            except UnicodeDecodeError as exc:
+                raise _utf8_error(data, exc, self.display) from None
+            except ValueError as exc:
+                raise InputError(f"invalid JSON: {getattr(exc, 'msg', exc)}", file=self.display,
+                                 row=getattr(exc, "lineno", None)) from None
+            yield from enumerate(doc, 1)
+            return
+        lineno = 0
+        for raw in io.BytesIO(data):
+            lineno += 1
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw)
+            except UnicodeDecodeError as exc:
+                raise InputError("cannot be decoded as UTF-8 text", file=self.display,
+                                 row=lineno) from None
+            except ValueError as exc:
+                if lineno == _first_line(data):
+                    document = self._document(data, exc, lineno)
+                    if document is not None:
+                        yield 1, document
+                        return
+                raise InputError(f"invalid JSON: {getattr(exc, 'msg', exc)}",
+                                 file=self.display, row=lineno) from None
+            yield lineno, value
+
+    def _document(self, data: bytes, first_error: Exception, first_line: int) -> Any:
+        """The file as one (pretty-printed) JSON document, or None when it is not one."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _utf8_error(data, exc, self.display) from None
+        try:
+            doc, self.lines = decode_document(text)
+            return doc
+        except ValueError as exc:
+            first = text.lstrip().split("\n", 1)[0].strip()
+            if first in ("{", "["):  # a document, broken somewhere inside
+                raise InputError(f"invalid JSON: {getattr(exc, 'msg', exc)}", file=self.display,
+                                 row=getattr(exc, "lineno", None)) from None
+            return None
+
+
+def _first_line(data: bytes) -> int:
+    """The number of the first non-blank line."""
+    stripped = data.lstrip()
+    return data[: len(data) - len(stripped)].count(b"\n") + 1
+
+
+def _utf8_error(data: bytes, exc: UnicodeDecodeError, display: str) -> InputError:
+    line = data[: exc.start].count(b"\n") + 1
+    return InputError("cannot be decoded as UTF-8 text", file=display, row=line)
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+#: Object keys whose values decode_document walks into (a Telegram export's chats and messages).
+_WALK = frozenset({"", "chats", "list", "left_chats", "messages"})
+
+
+def decode_document(text: str) -> tuple[Any, dict[int, int]]:
+    r"""``json.loads(text)``, plus the line where each object inside the walked arrays starts.
+
+    The document's top level, and the values of the keys ``chats``, ``list``, ``left_chats``
+    and ``messages`` (a Telegram Desktop export), are walked; every object that is an element
+    of an array among them gets its 1-based start line, keyed by ``id()`` of the decoded object.
+    Everything else is decoded by :mod:`json` in one piece.
+
+    Raises
+    ------
+    json.JSONDecodeError
+        For malformed JSON (its ``lineno`` is the line in ``text``).
+
+    Examples
+    --------
+    >>> doc, lines = decode_document('{"id": 1,\n "messages": [\n  {"id": 7},\n  {"id": 8}\n ]}')
+    >>> [lines[id(m)] for m in doc["messages"]]
+    [3, 4]
+    """
+    decoder = json.JSONDecoder()
+    lines: dict[int, int] = {}
+    cursor = [0, 1]  # a position and its line, to count newlines incrementally
+
+    def line_at(pos: int) -> int:
+        last, line = cursor
+        line = line + text.count("\n", last, pos) if pos >= last else text.count("\n", 0, pos) + 1
+        cursor[0], cursor[1] = pos, line
+        return line
+
+    def skip(i: int) -> int:
+        return _WS.match(text, i).end()
+
+    def expect(i: int, what: str) -> None:
+        raise json.JSONDecodeError(f"Expecting {what}", text, i)
+
+    def value(i: int, key: str | None) -> tuple[Any, int]:
+        i = skip(i)
+        if key in _WALK and text.startswith("{", i):
+            obj: dict[str, Any] = {}
+            i = skip(i + 1)
+            if text.startswith("}", i):
+                return obj, i + 1
+            while True:
+                if not text.startswith('"', i):
+                    expect(i, "property name enclosed in double quotes")
+                name, i = decoder.raw_decode(text, i)
+                i = skip(i)
+                if not text.startswith(":", i):
+                    expect(i, "':' delimiter")
+                obj[name], i = value(i + 1, name)
+                i = skip(i)
+                if text.startswith(",", i):
+                    i = skip(i + 1)
+                elif text.startswith("}", i):
+                    return obj, i + 1
+                else:
+                    expect(i, "',' delimiter")
+        if key in _WALK and text.startswith("[", i):
+            arr: list[Any] = []
+            element_key = "" if key in ("", "list") else None
+            i = skip(i + 1)
+            if text.startswith("]", i):
+                return arr, i + 1
+            while True:
+                start = skip(i)
+                item, i = value(start, element_key)
+                if isinstance(item, dict):
+                    lines[id(item)] = line_at(start)
+                arr.append(item)
+                i = skip(i)
+                if text.startswith(",", i):
+                    i += 1
+                elif text.startswith("]", i):
+                    return arr, i + 1
+                else:
+                    expect(i, "',' delimiter")
+        return decoder.raw_decode(text, i)
+
+    doc, end = value(0, "")
+    if skip(end) != len(text):
+        raise json.JSONDecodeError("Extra data", text, skip(end))
+    return doc, lines
 
 
 def _json_cell(v: Any) -> Any:
