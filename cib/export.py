@@ -466,7 +466,7 @@ def _gexf_date(manifest: Mapping[str, Any]) -> str | None:
 
 def _write_gexf(path: Path, graph: nx.Graph, date: str | None) -> None:
     buf = io.BytesIO()
-    nx.write_gexf(graph, buf)
+    nx.write_gexf(graph, buf, version="1.3")  # GEXF 1.3 (Gephi 0.10)
     replacement = b"" if date is None else b' lastmodifieddate="' + date.encode("ascii") + b'"'
     data = _GEXF_DATE.sub(lambda _: replacement, buf.getvalue(), count=1)
     _write_bytes(path, data)

@@ -87,6 +87,18 @@ def test_outputs_written_and_byte_identical(tmp_path, det, sim):
         if name == "manifest.json":
             continue
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    # Gephi files open in networkx and igraph with the node and edge attributes
+    import igraph as ig
+    import networkx as nx
+
+    gexf = nx.read_gexf(a / "graph.gexf")
+    assert b'version="1.3"' in (a / "graph.gexf").read_bytes()
+    node = next(iter(gexf.nodes(data=True)))[1]
+    assert {"cluster_id", "score", "degree", "strength"} <= set(node)
+    assert "weight" in next(iter(gexf.edges(data=True)))[2]
+    g = ig.Graph.Read_GraphML(str(a / "graph.graphml"))
+    assert g.vcount() == len(det.members) and "cluster_id" in g.vs.attributes()
+    assert {"weight", "kinds", "median_delay_s"} <= set(g.es.attributes())
     man = json.loads((a / "manifest.json").read_text())
     assert man["parameters"]["window_s"] == 60.0
     assert man["counts"]["clusters"] == len(det.clusters)
