@@ -13,7 +13,7 @@ data (each engine in its own subprocess, so that peak RSS is its own):
     codes: ``np.lexsort`` + ``pair_indices`` + a pandas groupby aggregation (with string ids, as
     the DataFrame path has them, it is slower still).
 ``fallback``
-    ``aggregate_edges_numpy``: the kernel's pure-numpy fallback (chunks of 50M pairs).
+    ``aggregate_edges_numpy``: the kernel's pure-numpy fallback (chunks of at most 10M pairs).
 ``pandas-merge``
     a pandas self-merge on the object, then the ``0 <= dt <= W`` filter, then the same
     aggregation; skipped when the merge would produce more than ``--max-merge-rows`` rows

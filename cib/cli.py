@@ -128,6 +128,13 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
     t0 = time.perf_counter()
     actions, rejects, stats = read_actions(list(inputs), format=fmt, mapping=mapping,
                                            on_error=on_error)
+    if not quiet:
+        from .io import resolution_warning
+        from .params import parse_duration
+
+        for w in [*stats.get("warnings", []), resolution_warning(stats, parse_duration(window))]:
+            if w:
+                click.echo(f"Warning: {w}", err=True)
     det = detect(actions, window=window, kinds=kinds, min_weight=min_weight, method=method,
                  resolution=resolution, seed=seed, n_null=n_null, alpha=alpha, edge_fdr=edge_fdr,
                  fdr_runs=fdr_runs, rejects=rejects,
@@ -355,7 +362,28 @@ def formats():
     from .io import FORMATS
 
     for name, desc in FORMATS.items():
-        click.echo(f"{name:<12} {desc}")
+        click.echo(f"{name:<21} {desc}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--format", "fmt", default="auto", show_default=True,
+              help="Input format (see `cib formats`).")
+@click.option("--map", "mapping", default=None,
+              help="Column mapping CIB=INPUT,...: e.g. account_id=user,timestamp=created_at.")
+@click.option("--window", "-w", default=None,
+              help="Also check the timestamps' resolution against this co-action window "
+                   "(90, 90s, 5m, 1h).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@handle_errors
+def inspect(inputs, fmt, mapping, window, as_json):
+    """Check INPUT files without detecting: the format and column mapping of each file, rows,
+    rejects by reason, duplicates, accounts, time range, timestamp resolution, the most active
+    accounts and most shared objects, and every problem found."""
+    from .inspect import inspect_command_text
+
+    click.echo(inspect_command_text(list(inputs), format=fmt, mapping=mapping, window=window,
+                                    as_json=as_json))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -69,7 +69,9 @@ def inspect_inputs(paths: str | os.PathLike | Iterable[str | os.PathLike], forma
     Raises
     ------
     InputError
-        No file matches; ParameterError for a bad ``format`` or ``mapping``.
+        No file matches, or none can be read.
+    ParameterError
+        A bad ``format`` or ``mapping``.
 
     Examples
     --------
@@ -86,7 +88,7 @@ def inspect_inputs(paths: str | os.PathLike | Iterable[str | os.PathLike], forma
     [{'object': 'p', 'actions': 2, 'accounts': 2}]
     """
     files = expand_paths(paths)
-    errors: dict[str, str] = {}
+    failures: dict[str, InputError] = {}
     remaining = list(files)
     result = None
     while remaining:
@@ -96,14 +98,14 @@ def inspect_inputs(paths: str | os.PathLike | Iterable[str | os.PathLike], forma
         except InputError as exc:
             if exc.file not in remaining:
                 raise
-            errors[exc.file] = str(exc)
+            failures[exc.file] = exc
             remaining.remove(exc.file)
-    if result is None:
-        from .schema import empty_actions, empty_rejects
-
-        result = (empty_actions(), empty_rejects(),
-                  {"files": [], "rows_read": 0, "rows_rejected": 0, "duplicates_dropped": 0,
-                   "timestamp_resolution_s": 1.0, "warnings": []})
+    if result is None:  # no file can be read: an error, not a finding
+        first = failures[files[0]]
+        if len(files) == 1:
+            raise first
+        raise InputError(f"none of the {len(files)} files can be read; the first: {first}")
+    errors = {path: str(exc) for path, exc in failures.items()}
     actions, rejects, stats = result
     read = {s["path"]: s for s in stats["files"]}
 

@@ -400,6 +400,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                  "rejected": stats.get("rows_rejected", len(rejects)),
                  "duplicates_dropped": stats.get("duplicates_dropped", 0)},
         "timestamp_resolution_s": stats.get("timestamp_resolution_s"),
+        "warnings": list(stats.get("warnings", [])),
         "counts": {"actions": len(actions), "accounts": int(actions["account_id"].nunique()),
                    "traces": len(traces),
                    "traces_by_kind": {k: int(v) for k, v in traces["kind"].value_counts().sort_index().items()},

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["plot_timeline", "plot_delays", "plot_network", "plot_window_sensitivity",
-           "kind_colors"]
+           "kind_colors", "interactive_network", "InteractiveNetwork"]
 
 # One colour per trace kind, fixed so that a kind has the same colour in every figure.
 _KIND_ORDER = ["repost", "quote", "reply", "url", "hashtag", "domain", "mention", "text", "media"]
@@ -392,3 +392,76 @@ def plot_window_sensitivity(sweep: pd.DataFrame, ax: Any = None) -> Any:
     ax.grid(color="0.9")
     ax.set_axisbelow(True)
     return ax
+
+
+class InteractiveNetwork:
+    """A self-contained interactive network page; shows itself in Jupyter in a sandboxed iframe.
+
+    Attributes
+    ----------
+    html : str
+        The whole page (vis.js embedded; no external request).
+    """
+
+    def __init__(self, html: str, height: str) -> None:
+        self.html = html
+        self.height = height
+
+    def save(self, path: str) -> None:
+        """Write the page to ``path``."""
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(self.html)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return (f'<iframe sandbox="allow-scripts" style="width:100%;height:{escape(self.height)};'
+                f'border:0" srcdoc="{escape(self.html, quote=True)}"></iframe>')
+
+
+def interactive_network(view: Any, height: str = "520px") -> InteractiveNetwork:
+    """An interactive view of one cluster's network for Jupyter (pyvis, extra ``interactive``).
+
+    Nodes are the members (size by strength, tooltip with their figures), edges carry their weight,
+    kinds and delays. vis.js is embedded in the page and pyvis's optional external stylesheets and
+    scripts are removed, so it works offline and makes no request; every string in a tooltip is
+    HTML-escaped, and in a notebook the page runs in a sandboxed iframe.
+
+    Parameters
+    ----------
+    view : ClusterView
+        From :meth:`cib.pipeline.Detection.cluster`.
+    height : str, default "520px"
+
+    Returns
+    -------
+    InteractiveNetwork
+        Displays itself in Jupyter; ``.html`` is the page, ``.save(path)`` writes it.
+    """
+    import re
+    from html import escape
+
+    try:
+        from pyvis.network import Network
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("cib's interactive network needs pyvis: pip install 'cib[interactive]'") from exc
+
+    net = Network(height=height, width="100%", notebook=False, cdn_resources="in_line",
+                  directed=False)
+    members = view.members.sort_values("account_id")
+    strength = members["strength"].astype(float)
+    top = float(strength.max()) if len(strength) and strength.max() > 0 else 1.0
+    for rec in members.to_dict("records"):
+        title = (f"{rec['account_id']}: degree {rec['degree']}, strength {rec['strength']:.2f}, "
+                 f"coordination ratio {rec['coordination_ratio']:.2f}")
+        net.add_node(str(rec["account_id"]), label=str(rec["account_id"]), title=escape(title),
+                     size=10 + 20 * float(rec["strength"]) / top)
+    for rec in view.edges.sort_values(["account_u", "account_v"]).to_dict("records"):
+        title = (f"weight {rec['weight']} ({rec['kinds']}), median delay "
+                 f"{rec['median_delay_s']:.0f} s, q {rec.get('q_value', float('nan')):.2g}")
+        net.add_edge(str(rec["account_u"]), str(rec["account_v"]), value=float(rec["weight"]),
+                     title=escape(title))
+    page = net.generate_html()
+    page = re.sub(r'<link[^>]*href="https?://[^"]*"[^>]*>', "", page)
+    page = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>', "", page)
+    return InteractiveNetwork(page, height)

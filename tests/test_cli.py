@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from cib.cli import main
 from cib.datasets import simulate, write_simulation
 
-COMMANDS = ["detect", "demo", "simulate", "evaluate", "formats", "report"]
+COMMANDS = ["detect", "demo", "simulate", "evaluate", "formats", "report", "inspect"]
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +163,10 @@ def test_compat_cnt_matches_the_real_tool(tmp_path, network):
     got = got.sort_values(key, ignore_index=True)[key + ["weight"]]
     want = want.sort_values(key, ignore_index=True)[key + ["weight"]]
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+def test_inspect_reports_without_detecting(sim_dir):
+    out = run("inspect", str(sim_dir / "actions.csv"), "--window", "60").output
+    assert "generic" in out and "account_id" in out
+    data = json.loads(run("inspect", str(sim_dir / "actions.csv"), "--json").output)
+    assert data

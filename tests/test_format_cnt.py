@@ -65,8 +65,12 @@ def test_bad_and_missing_values_are_rejected(tmp_path):
 
 
 def test_missing_required_column(tmp_path):
+    # CNT's CSV has all eight columns; without one it is not detected as cnt
     path = tmp_path / "nouser.csv"
-    path.write_text("message_id,username,timestamp\nm1,alice,1609459200\n", encoding="utf-8")
-    with pytest.raises(InputError, match="user_id") as err:
+    path.write_text(FIXTURE.read_text(encoding="utf-8").replace(",user_id,", ",uid,", 1),
+                    encoding="utf-8")
+    assert detect_format(path) == "generic"
+    with pytest.raises(InputError, match="missing required columns for the cnt format: user_id") \
+            as err:
         read_actions(path, format="cnt")
     assert err.value.file == str(path)

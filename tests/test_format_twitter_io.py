@@ -123,3 +123,10 @@ def test_missing_userid_value_is_rejected(tmp_path):
     path = variant(tmp_path, "1180000000000000004,2849000004,", "1180000000000000004,,")
     _, rejects, _ = read_actions(path)
     assert rejects[["row", "column", "reason"]].values.tolist() == [[5, "userid", "missing account_id"]]
+
+
+def test_empty_flag_with_a_retweet_id_is_a_retweet(tmp_path):
+    path = variant(tmp_path, ",True,2849000001,1180000000000000001,", ",,2849000001,1180000000000000001,")
+    got = rows(read_actions(path)[0])
+    assert (got["1180000000000000002"]["action_type"], got["1180000000000000002"]["parent_id"]) == \
+        ("repost", "1180000000000000001")

@@ -113,9 +113,15 @@ def test_command_text_with_a_window_and_as_json():
         inspect_command_text([IO], window="soon")
 
 
-def test_no_matching_files_is_an_input_error(tmp_path):
+def test_no_matching_or_readable_files_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="no files match"):
         inspect_inputs(str(tmp_path / "*.csv"))
+    with pytest.raises(InputError, match="no such file") as err:
+        inspect_inputs(tmp_path / "nope.csv")
+    assert err.value.file == str(tmp_path / "nope.csv")
+    bad = write(tmp_path / "bad.csv", "user,when\nu,1\n")
+    with pytest.raises(InputError, match="none of the 2 files can be read"):
+        inspect_inputs([bad, tmp_path / "nope.csv"])
 
 
 def test_resolution_warning_thresholds():

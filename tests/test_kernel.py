@@ -268,6 +268,24 @@ def test_numba_and_numpy_fallback_agree_on_a_larger_random_input():
         _assert_edges_equal(fast, _brute_edges(g, t, a, 50, ow, max_partners=cap))
 
 
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba not importable")
+def test_numba_result_does_not_depend_on_the_number_of_threads():
+    import numba
+
+    rng = np.random.default_rng(8)
+    g, t, a = _random_arrays(rng, 20_000, 200, 500, 3_000)
+    ow = rng.random(200)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = aggregate_edges(g, t, a, 40, ow)
+    finally:
+        numba.set_num_threads(before)
+    many = aggregate_edges(g, t, a, 40, ow)
+    for k in ARRAYS:
+        np.testing.assert_array_equal(one[k], many[k], err_msg=k)  # bit-identical, floats too
+
+
 def test_distinct_accounts_any_order():
     g = np.array([2, 0, 2, 0, 0])
     a = np.array([1, 1, 1, 2, 1])

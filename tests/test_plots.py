@@ -214,3 +214,31 @@ def test_import_cib_without_matplotlib():
             "    raise SystemExit('no ImportError')\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+def test_interactive_network_is_offline_and_escaped():
+    import re
+
+    import pytest
+
+    pytest.importorskip("pyvis")
+    import cib
+    from cib.plots import interactive_network
+
+    actions, _ = cib.simulate(n_accounts=300, n_groups=1, seed=2)
+    det = cib.detect(actions, n_null=10, fdr_runs=5)
+    member = det.cluster(int(det.clusters["cluster_id"].iloc[0])).accounts[0]
+    evil = "<img src=x onerror=alert(1)>"
+    det = cib.detect(actions.assign(account_id=actions["account_id"].replace({member: evil})),
+                     n_null=10, fdr_runs=5)
+    view = det.cluster(int(det.members.set_index("account_id").loc[evil, "cluster_id"]))
+    shown = interactive_network(view)
+    html = shown.html
+    assert "new vis.Network" in html
+    assert shown._repr_html_().startswith('<iframe sandbox="allow-scripts"')
+    # vis.js is embedded: no script or stylesheet is fetched from elsewhere
+    assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', html)
+    # the tooltip (rendered as HTML by vis.js) carries the escaped name only
+    # (pyvis writes the data as JSON with < > & as \u003c \u003e \u0026)
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html
+    assert "<img src=x" not in html

@@ -34,13 +34,18 @@ Engines
 -------
 With numba (``HAVE_NUMBA``) every function is an ``@njit(cache=True)`` kernel. The aggregation is
 *account-major*: for each account ``u`` in code order, the window partners of each of its traces
-are scanned in place (they are the neighbours of the trace in the sorted arrays) and folded into
-one row per partner account ``v > u``, in a scratch table indexed by account (O(accounts)
-memory). The rows of ``u`` are then sorted by ``v`` and written out, so the output comes out
-sorted by ``(u, v)`` and there is nothing to merge. A first pass of the same scan counts the rows,
-so the output is allocated once at its exact size. Working memory is O(traces + accounts); no
-array proportional to the number of pairs is ever allocated, so very popular objects cost time
-(pairs grow like k^2) but no pair buffer (see :func:`aggregate_edges`).
+are scanned in place (they are the neighbours of the trace in the sorted arrays, read from one
+16-byte record per trace) and folded into one row per partner account ``v > u``, in a scratch
+table indexed by account. The rows of ``u`` are then sorted by ``v`` and written out, so the
+output comes out sorted by ``(u, v)`` and there is nothing to merge. A first pass of the same
+scan counts the rows, so the output is allocated once, at its exact size. Blocks of accounts run
+in parallel on numba's threads (``prange``); each account's rows are computed by one thread in a
+fixed order, so the result does not depend on the number of threads.
+
+Memory is O(traces + accounts) plus the output: no array proportional to the number of pairs is
+ever allocated, so a very popular object costs time (its pairs grow like k^2) but no pair buffer.
+Time is about two visits of every window pair per pass (one from each end; the pair belongs to
+the smaller account) plus one cache miss per trace per pass.
 
 Without numba, pure-numpy fallbacks (importable under the same names with a ``_numpy`` suffix:
 :func:`count_pairs_numpy`, :func:`pair_indices_numpy`, :func:`count_edges_numpy`,
@@ -84,14 +89,16 @@ __all__ = [
     "kernel_edges",
 ]
 
-#: Default number of pairs the numpy fallback of :func:`aggregate_edges` holds at once.
-#: The numba kernel holds none and ignores it.
-DEFAULT_BUDGET_PAIRS = 50_000_000
+#: Default number of pairs the numpy fallback of :func:`aggregate_edges` holds at once (its
+#: numpy temporaries take about 150 bytes per pair, so about 1.5 GB). The numba kernel holds no
+#: pairs and ignores it.
+DEFAULT_BUDGET_PAIRS = 10_000_000
 
 #: The arrays :func:`aggregate_edges` returns, in order.
 EDGE_ARRAYS = ("u", "v", "weight", "n_pairs", "min_delay_ns", "first_time", "last_time", "weighted")
 
 _INT32_MAX = int(np.iinfo(np.int32).max)
+_LOW32 = np.int64(0xFFFFFFFF)
 
 
 def _jit(func: Callable) -> Callable:
@@ -226,25 +233,37 @@ def _nb_by_account(account, n_accounts):  # pragma: no cover - compiled
 
 
 @_jit
-def _nb_window_start(group, time, window, cap, p):  # pragma: no cover - compiled
+def _nb_records(group, time, account):  # pragma: no cover - compiled
+    """One 16-byte record per trace: ``(time, group << 32 | account)``, so that visiting a trace
+    costs one cache miss instead of three."""
+    n = group.shape[0]
+    rec = np.empty((n, 2), np.int64)
+    for p in range(n):
+        rec[p, 0] = time[p]
+        rec[p, 1] = (group[p] << 32) | account[p]
+    return rec
+
+
+@_jit
+def _nb_window_start(rec, window, cap, p):  # pragma: no cover - compiled
     """First index of trace ``p``'s window (its earliest partner, or ``p``)."""
-    gp = group[p]
-    tp = time[p]
+    gp = rec[p, 1] >> 32
+    tp = rec[p, 0]
     lo = 0
     if cap >= 0 and p - cap > 0:
         lo = p - cap
     q = p
-    while q > lo and group[q - 1] == gp and tp - time[q - 1] <= window:
+    while q > lo and (rec[q - 1, 1] >> 32) == gp and tp - rec[q - 1, 0] <= window:
         q -= 1
     return q
 
 
 @_jit_parallel
-def _nb_edge_rows(group, time, account, window, cap, start, byacc, blocks):  # pragma: no cover
+def _nb_edge_rows(rec, window, cap, start, byacc, blocks):  # pragma: no cover - compiled
     """Per account ``u``, the number of distinct partner accounts ``v > u``.
 
     ``blocks`` cuts the account codes into ranges processed in parallel."""
-    n = group.shape[0]
+    n = rec.shape[0]
     n_accounts = start.shape[0] - 1
     rows = np.zeros(n_accounts, np.int64)
     for b in prange(blocks.shape[0] - 1):
@@ -253,14 +272,14 @@ def _nb_edge_rows(group, time, account, window, cap, start, byacc, blocks):  # p
             r = 0
             for k in range(start[u], start[u + 1]):
                 p = byacc[k]
-                gp = group[p]
-                tp = time[p]
+                gp = rec[p, 1] >> 32
+                tp = rec[p, 0]
                 hi = n
                 if cap >= 0 and p + cap + 1 < n:
                     hi = p + cap + 1
-                q = _nb_window_start(group, time, window, cap, p)
-                while q < hi and (q <= p or (group[q] == gp and time[q] - tp <= window)):
-                    v = account[q]
+                q = _nb_window_start(rec, window, cap, p)
+                while q < hi and (q <= p or ((rec[q, 1] >> 32) == gp and rec[q, 0] - tp <= window)):
+                    v = rec[q, 1] & _LOW32
                     if v > u and mark[v] != u:
                         mark[v] = u
                         r += 1
@@ -270,16 +289,20 @@ def _nb_edge_rows(group, time, account, window, cap, start, byacc, blocks):  # p
 
 
 @_jit
-def _nb_fill_block(group, time, account, window, cap, start, byacc, obj_weight, rows, out_start,
-                   u0, u1, max_rows, out_u, out_v, weight, n_pairs, min_delay, first, last,
+def _nb_fill_block(rec, window, cap, start, byacc, obj_weight, rows, out_start, u0, u1, out_u,
+                   out_v, weight, n_pairs, min_delay, first, last,
                    weighted):  # pragma: no cover - compiled
     """The edges of accounts ``u0 <= u < u1``, written at ``out_start[u]``.
 
     The traces of ``u`` are visited in position order, so their groups are non-decreasing and
     a change of group in a row is a new distinct object.
     """
-    n = group.shape[0]
+    n = rec.shape[0]
     n_accounts = start.shape[0] - 1
+    max_rows = 1
+    for u in range(u0, u1):
+        if rows[u] > max_rows:
+            max_rows = rows[u]
     mark = np.full(n_accounts, -1, np.int32)
     slot = np.empty(n_accounts, np.int32)
     lv = np.empty(max_rows, np.int64)
@@ -301,22 +324,22 @@ def _nb_fill_block(group, time, account, window, cap, start, byacc, obj_weight, 
         r = 0
         for k in range(start[u], start[u + 1]):
             p = byacc[k]
-            gp = group[p]
-            tp = time[p]
+            gp = rec[p, 1] >> 32
+            tp = rec[p, 0]
             wp = obj_weight[gp]
             hi = n
             if cap >= 0 and p + cap + 1 < n:
                 hi = p + cap + 1
-            q = _nb_window_start(group, time, window, cap, p)
-            while q < hi and (q <= p or (group[q] == gp and time[q] - tp <= window)):
-                v = account[q]
+            q = _nb_window_start(rec, window, cap, p)
+            while q < hi and (q <= p or ((rec[q, 1] >> 32) == gp and rec[q, 0] - tp <= window)):
+                v = rec[q, 1] & _LOW32
                 if v > u:
                     if q < p:
-                        f = time[q]
+                        f = rec[q, 0]
                         la = tp
                     else:
                         f = tp
-                        la = time[q]
+                        la = rec[q, 0]
                     d = la - f
                     if mark[v] != u:
                         mark[v] = u
@@ -363,16 +386,13 @@ def _nb_fill_block(group, time, account, window, cap, start, byacc, obj_weight, 
 
 
 @_jit_parallel
-def _nb_fill_edges(group, time, account, window, cap, start, byacc, obj_weight, rows,
+def _nb_fill_edges(rec, window, cap, start, byacc, obj_weight, rows,
                    blocks):  # pragma: no cover - compiled
     """The edges, account-major (module notes), one block of accounts per parallel task."""
     n_accounts = start.shape[0] - 1
     out_start = np.zeros(n_accounts + 1, np.int64)
-    max_rows = 1
     for u in range(n_accounts):
         out_start[u + 1] = out_start[u] + rows[u]
-        if rows[u] > max_rows:
-            max_rows = rows[u]
     m = out_start[n_accounts]
     out_u = np.empty(m, np.int32)
     out_v = np.empty(m, np.int32)
@@ -383,9 +403,9 @@ def _nb_fill_edges(group, time, account, window, cap, start, byacc, obj_weight, 
     last = np.empty(m, np.int64)
     weighted = np.empty(m, np.float64)
     for b in prange(blocks.shape[0] - 1):
-        _nb_fill_block(group, time, account, window, cap, start, byacc, obj_weight, rows,
-                       out_start, blocks[b], blocks[b + 1], max_rows, out_u, out_v, weight,
-                       n_pairs, min_delay, first, last, weighted)
+        _nb_fill_block(rec, window, cap, start, byacc, obj_weight, rows, out_start, blocks[b],
+                       blocks[b + 1], out_u, out_v, weight, n_pairs, min_delay, first, last,
+                       weighted)
     return out_u, out_v, weight, n_pairs, min_delay, first, last, weighted
 
 
@@ -419,8 +439,8 @@ def _prepare(group, time, window, use_numba: bool) -> tuple[np.ndarray, np.ndarr
     t = _i64(time)
     if g.ndim != 1 or g.shape != t.shape:
         raise ValueError("group and time must be 1-d arrays of the same length")
-    if g.size and g.min() < 0:
-        raise ValueError("group codes must be non-negative")
+    if g.size and (g.min() < 0 or g.max() >= _INT32_MAX):
+        raise ValueError("group codes must be non-negative and below 2**31 - 1")
     if use_numba:
         ok = bool(_nb_is_sorted(g, t))
     else:
@@ -600,39 +620,63 @@ def _reduce_chunk_numpy(group, time, account, c, i0, i1, obj_weight, width) -> _
     if not keep.any():
         return _Partial.empty()
     i, j, a, b = i[keep], j[keep], a[keep], b[keep]
+    del keep
     key = np.minimum(a, b) * width + np.maximum(a, b)
+    del a, b
     order = np.argsort(key, kind="stable")  # keeps generation order (groups ascending) per key
-    key, i, j = key[order], i[order], j[order]
+    key = key[order]
+    i = i[order]
+    j = j[order]
+    del order
     g = group[i]
-    ti = time[i]
-    tj = time[j]
     newkey = np.concatenate(([True], key[1:] != key[:-1]))
     newobj = newkey | np.concatenate(([True], g[1:] != g[:-1]))
     starts = np.flatnonzero(newkey)
-    return _Partial(
-        key=key[starts],
-        weight=np.add.reduceat(newobj.astype(np.int64), starts),
-        n_pairs=np.diff(np.append(starts, key.shape[0])).astype(np.int64),
-        min_delay=np.minimum.reduceat(tj - ti, starts),
-        first=np.minimum.reduceat(ti, starts),
-        last=np.maximum.reduceat(tj, starts),
-        weighted=np.add.reduceat(np.where(newobj, obj_weight[g], 0.0), starts),
-    )
+    del newkey
+    weighted = np.add.reduceat(np.where(newobj, obj_weight[g], 0.0), starts)
+    weight = np.add.reduceat(newobj.astype(np.int64), starts)
+    del g, newobj
+    ti = time[i]
+    del i
+    first = np.minimum.reduceat(ti, starts)
+    tj = time[j]
+    del j
+    last = np.maximum.reduceat(tj, starts)
+    tj -= ti
+    del ti
+    min_delay = np.minimum.reduceat(tj, starts)
+    del tj
+    n_pairs = np.diff(np.append(starts, key.shape[0])).astype(np.int64)
+    return _Partial(key[starts], weight, n_pairs, min_delay, first, last, weighted)
 
 
 def _merge_numpy(a: _Partial, b: _Partial, same_group: bool) -> _Partial:
     """Merge two partials: counts add, minima and maxima combine; parts of one split group
-    take the maximum of ``weight``/``weighted`` instead (the object counts once)."""
-    cat = [np.concatenate((x, y)) for x, y in zip(a.arrays(), b.arrays())]
-    if cat[0].shape[0] == 0:
+    take the maximum of ``weight``/``weighted`` instead (the object counts once).
+
+    The inputs are consumed: each of their arrays is dropped as soon as it is merged, so the
+    peak is about the inputs plus one field."""
+    key = np.concatenate((a.key, b.key))
+    a.key = b.key = None
+    if key.shape[0] == 0:
         return _Partial.empty()
-    order = np.argsort(cat[0], kind="stable")
-    key, weight, n_pairs, min_delay, first, last, weighted = (x[order] for x in cat)
+    order = np.argsort(key, kind="stable")  # two sorted runs: linear for numpy's timsort
+    key = key[order]
     starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-    combine = np.maximum if same_group else np.add
-    return _Partial(key[starts], combine.reduceat(weight, starts), np.add.reduceat(n_pairs, starts),
-                    np.minimum.reduceat(min_delay, starts), np.minimum.reduceat(first, starts),
-                    np.maximum.reduceat(last, starts), combine.reduceat(weighted, starts))
+    out = _Partial.empty()
+    out.key = key[starts]
+    del key
+    combine = {"weight": np.maximum if same_group else np.add,
+               "weighted": np.maximum if same_group else np.add,
+               "n_pairs": np.add, "min_delay": np.minimum, "first": np.minimum,
+               "last": np.maximum}
+    for name, ufunc in combine.items():
+        x = np.concatenate((getattr(a, name), getattr(b, name)))
+        setattr(a, name, None)
+        setattr(b, name, None)
+        setattr(out, name, ufunc.reduceat(x[order], starts))
+        del x
+    return out
 
 
 def _push(stack: list[_Partial], part: _Partial, same_group: bool) -> None:
@@ -641,8 +685,7 @@ def _push(stack: list[_Partial], part: _Partial, same_group: bool) -> None:
     stack.append(part)
     while len(stack) >= 2 and len(stack[-2]) <= 2 * len(stack[-1]):
         b = stack.pop()
-        a = stack.pop()
-        stack.append(_merge_numpy(a, b, same_group))
+        stack.append(_merge_numpy(stack.pop(), b, same_group))
 
 
 def _collapse(stack: list[_Partial], same_group: bool) -> _Partial:
@@ -650,8 +693,7 @@ def _collapse(stack: list[_Partial], same_group: bool) -> _Partial:
         return _Partial.empty()
     while len(stack) >= 2:
         b = stack.pop()
-        a = stack.pop()
-        stack.append(_merge_numpy(a, b, same_group))
+        stack.append(_merge_numpy(stack.pop(), b, same_group))
     return stack.pop()
 
 
@@ -686,9 +728,11 @@ def _aggregate(group, time, account, window, obj_weight, budget_pairs, max_partn
     if use_numba:
         n_accounts = int(a.max()) + 1 if a.size else 0
         start, byacc = _nb_by_account(a, n_accounts)
-        rows = _nb_edge_rows(g, t, a, w, cap, start, byacc, _blocks(start))
-        arrays = _nb_fill_edges(g, t, a, w, cap, start, byacc, ow, rows,
+        rec = _nb_records(g, t, a)
+        rows = _nb_edge_rows(rec, w, cap, start, byacc, _blocks(start))
+        arrays = _nb_fill_edges(rec, w, cap, start, byacc, ow, rows,
                                 _blocks(start + np.concatenate(([0], np.cumsum(rows)))))
+        del rec
         dropped = int(_nb_count_pairs(g, t, w, cap)[1]) if cap >= 0 else 0
     else:
         arrays = _aggregate_numpy(g, t, a, w, ow, cap, budget)
@@ -836,7 +880,8 @@ def count_edges(group: np.ndarray, time: np.ndarray, account: np.ndarray, window
     g, t, w = _prepare(group, time, window, True)
     a = _prepare_account(account, g.shape[0])
     start, byacc = _nb_by_account(a, int(a.max()) + 1 if a.size else 0)
-    return int(_nb_edge_rows(g, t, a, w, _cap(max_partners), start, byacc, _blocks(start)).sum())
+    rec = _nb_records(g, t, a)
+    return int(_nb_edge_rows(rec, w, _cap(max_partners), start, byacc, _blocks(start)).sum())
 
 
 def count_edges_numpy(group: np.ndarray, time: np.ndarray, account: np.ndarray, window: int,

@@ -473,10 +473,10 @@ def _pick(index: pd.Index, choices: list[tuple[pd.Series, pd.Series | str]],
 
 @register(
     "cnt",
-    "coordination-network-toolkit's CSV, by name: message_id, user_id, timestamp (epoch "
-    "seconds); optional username, repost_id, reply_id, message, urls (space-separated).",
-    required=("message_id", "user_id", "timestamp"),
-    optional=("username", "repost_id", "reply_id", "message", "urls"),
+    "coordination-network-toolkit's CSV, read by column name: message_id, user_id, username, "
+    "repost_id, reply_id, message, timestamp (epoch seconds), urls (space-separated).",
+    required=("message_id", "user_id", "username", "repost_id", "reply_id", "message",
+              "timestamp", "urls"),
     exact=("message_id", "user_id", "repost_id", "reply_id"),
     sources={"action_id": ("message_id",), "account_id": ("user_id",),
              "timestamp": ("timestamp",),
@@ -492,12 +492,10 @@ def _cnt(raw: pd.DataFrame) -> pd.DataFrame:
         "account_id": raw["user_id"],
         "timestamp": raw["timestamp"],
         "action_type": _pick(raw.index, [(repost, "repost"), (reply, "reply")], "post"),
-        "parent_id": _pick(raw.index, [(repost, raw.get("repost_id")), (reply, raw.get("reply_id"))]),
+        "parent_id": _pick(raw.index, [(repost, raw["repost_id"]), (reply, raw["reply_id"])]),
+        "text": raw["message"],
+        "urls": raw["urls"],
     }
-    if "message" in raw.columns:
-        out["text"] = raw["message"]
-    if "urls" in raw.columns:
-        out["urls"] = raw["urls"]
     return pd.DataFrame(out, index=raw.index)
 
 

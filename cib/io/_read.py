@@ -478,9 +478,10 @@ def _read_records(source: Any, fmt: Format, display: str, index: int, stem: str,
     warnings = list(ctx.warnings)
     if ctx.skipped:
         what = ", ".join(f"{r}: {k}" for r, k in sorted(ctx.skipped.items(), key=lambda x: -x[1]))
-        n = stats["skipped"]
-        warnings.append(f"skipped {n} record{'s' if n != 1 else ''} that "
-                        f"{'are' if n != 1 else 'is'} not a post, repost, reply or quote ({what})")
+        skipped = stats["skipped"]
+        warnings.append(f"skipped {skipped} record{'s' if skipped != 1 else ''} that "
+                        f"{'are' if skipped != 1 else 'is'} not a post, repost, reply or quote "
+                        f"({what})")
     stats["warnings"] = [f"{display}: {w}" for w in warnings]
     good, rejects = _normalise(canonical, np.asarray(rows, dtype=np.int64), display, stem, index,
                                fmt.reject_names())
@@ -493,9 +494,10 @@ def _finish_part(good: pd.DataFrame, rejects: pd.DataFrame, stats: dict[str, Any
     resolution = timestamp_resolution(good["timestamp"].to_numpy(dtype=np.int64))
     stats["timestamp_resolution_s"] = resolution
     if resolution >= 60 and len(good) >= _MIN_FOR_RESOLUTION:
+        least = _STEPS_PER_WINDOW * resolution
         stats["warnings"].append(
             f"{display}: timestamps have {_duration(resolution)} resolution: delays shorter "
-            "than that cannot be measured (see resolution_warning for a window)")
+            f"than that cannot be measured; use a window of {least:g} s{_in_units(least)} or more")
     return _Part(good, rejects, stats)
 
 

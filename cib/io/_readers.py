@@ -341,6 +341,7 @@ class _JsonSource(Source):
         #: id() of an object inside an array of a JSON document -> the line where it starts
         #: (filled by :meth:`records` for a file that holds one pretty-printed document).
         self.lines: dict[int, int] = {}
+        self._document_cache: Any = None
 
     def _bytes(self) -> bytes:
         if self._data is None:
@@ -501,6 +502,9 @@ class _JsonSource(Source):
         """Every JSON value of the file with its row: one per line (the line number), the
         elements of a top-level array (their position, from 1), or one pretty-printed document
         (row 1; :attr:`lines` then gives the line of each object inside its arrays)."""
+        if self._document_cache is not None:
+            yield 1, self._document_cache
+            return
         data = self._bytes()
         body = data.lstrip()
         if not body:
@@ -543,6 +547,7 @@ class _JsonSource(Source):
             raise _utf8_error(data, exc, self.display) from None
         try:
             doc, self.lines = decode_document(text)
+            self._document_cache = doc  # format detection and reading both need it
             return doc
         except ValueError as exc:
             first = text.lstrip().split("\n", 1)[0].strip()

@@ -93,7 +93,8 @@ def _python_lists(values: pd.Series) -> pd.Series:
     sources={
         "action_id": ("tweetid",), "account_id": ("userid",), "timestamp": ("tweet_time",),
         "action_type": ("is_retweet", "in_reply_to_tweetid", "quoted_tweet_tweetid",
-                        "=repost if is_retweet is True, else reply, quote or post"),
+                        "=repost if is_retweet is True (or empty with a retweet_tweetid), "
+                        "else reply, quote or post"),
         "parent_id": ("retweet_tweetid", "in_reply_to_tweetid", "quoted_tweet_tweetid"),
         "text": ("tweet_text",), "urls": ("urls",), "hashtags": ("hashtags",),
         "mentions": ("user_mentions",), "platform": ("=twitter",),
@@ -101,13 +102,14 @@ def _python_lists(values: pd.Series) -> pd.Series:
 )
 def _twitter_io(raw: pd.DataFrame) -> pd.DataFrame:
     idx = raw.index
+    has_rt_id = _present(raw, "retweet_tweetid")
     if "is_retweet" in raw.columns:
         flag = raw["is_retweet"].astype("str").str.strip().str.lower()
-        is_rt = flag.isin(_TRUE).fillna(False).astype(bool)
-        known = (raw["is_retweet"].isna() | flag.isin(_TRUE | _FALSE | {""})).fillna(True)
-        known = known.astype(bool)
-    else:
-        is_rt = pd.Series(False, index=idx)
+        unset = (raw["is_retweet"].isna() | (flag == "")).fillna(True).astype(bool)
+        is_rt = (flag.isin(_TRUE).fillna(False).astype(bool)) | (unset & has_rt_id)
+        known = (unset | flag.isin(_TRUE | _FALSE)).fillna(True).astype(bool)
+    else:  # no flag: a retweet id makes a retweet
+        is_rt = has_rt_id
         known = pd.Series(True, index=idx)
     reply = _present(raw, "in_reply_to_tweetid")
     quote = _present(raw, "quoted_tweet_tweetid")

@@ -308,12 +308,16 @@ def parse_lists(values: pd.Series | None, column: str, n: int = 0) -> np.ndarray
     prefix = _LIST_PREFIX.get(column)
     separators = re.compile(_URL_SEPARATORS if column == "urls" else _SEPARATORS)
     if values.dtype == object:
-        native = values.map(lambda v: isinstance(v, (list, tuple, np.ndarray))).to_numpy(dtype=bool)
+        cells = values.to_numpy(dtype=object)
+        native = np.fromiter((isinstance(v, (list, tuple, np.ndarray)) for v in cells),
+                             dtype=bool, count=len(cells))
         if native.any():
             out = np.empty(len(values), dtype=object)
             for i in np.flatnonzero(native):
-                out[i] = _native_list(values.iloc[i], prefix)
-            out[~native] = parse_lists(as_str(values[~native]), column)
+                items = _native_list(cells[i], prefix)
+                out[i] = items if items else empty  # all empty lists share one
+            if not native.all():
+                out[~native] = parse_lists(as_str(values[~native]), column)
             return out
     codes, uniques = pd.factorize(clean_str(values), use_na_sentinel=True)
     table = np.empty(len(uniques) + 1, dtype=object)
