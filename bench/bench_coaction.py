@@ -349,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=300, help="seconds per engine run")
     ap.add_argument("--max-numpy", type=int, default=10_000_000,
                     help="largest size for the numpy pair_indices path")
-    ap.add_argument("--max-fallback", type=int, default=1_000_000,
+    ap.add_argument("--max-fallback", type=int, default=10_000_000,
                     help="largest size for the kernel's numpy fallback")
     ap.add_argument("--max-merge-rows", type=float, default=5e7,
                     help="skip the pandas merge when it would produce more rows")

@@ -118,13 +118,50 @@ def _detect_options(func):
     return func
 
 
+def _inside(path, folder) -> bool:
+    """Whether ``path`` is ``folder`` or lies inside it (after resolving links)."""
+    p, f = Path(path).resolve(), Path(folder).resolve()
+    return p == f or f in p.parents
+
+
+def _check_shareable(out, review):
+    """With --pseudonymize nothing with real account ids may end up in OUT: neither the review
+    file (it holds real member lists) nor files carried over from an earlier run in OUT."""
+    from .errors import OutputError
+
+    if review and any(_inside(p, out) for p in (review, f"{review}.bak")):
+        raise OutputError(f"with --pseudonymize the review file must not be inside {out}: it holds "
+                          "the real account ids; keep it outside the folder you share")
+    out = Path(out)
+    manifest = out / "manifest.json"
+    if not out.is_dir() or not manifest.is_file():
+        return
+    try:
+        listed = set(json.loads(manifest.read_text(encoding="utf-8")).get("outputs", {}))
+    except (OSError, ValueError, AttributeError):
+        listed = set()
+    extra = sorted(p.name for p in out.iterdir() if p.name not in listed | {"manifest.json"})
+    if extra:
+        raise OutputError(f"with --pseudonymize, {out} must be a new folder or an earlier cib output "
+                          f"without files of your own (they would be copied into the folder you "
+                          f"share unchanged): {', '.join(extra[:5])}"
+                          f"{' ...' if len(extra) > 5 else ''}")
+
+
 def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
-                seed, n_null, alpha, quiet, edge_fdr=0.01, fdr_runs=20):
+                seed, n_null, alpha, quiet, edge_fdr=0.01, fdr_runs=20, review=None,
+                pseudonymize=None):
     from .export import check_output_dir
     from .io import read_actions
     from .pipeline import detect
 
     check_output_dir(out)
+    if pseudonymize is not None:
+        _check_shareable(out, review)
+    if review:
+        from .review import read_review
+
+        verdicts = read_review(review)  # fail on a bad review file before the long run
     t0 = time.perf_counter()
     actions, rejects, stats = read_actions(list(inputs), format=fmt, mapping=mapping,
                                            on_error=on_error)
@@ -141,9 +178,34 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                  input_stats=stats)
     det.manifest["timings_s"]["read"] = round(stats.get("read_seconds", 0.0), 4)
     det.manifest["command"] = "cib detect"
-    path = det.write(out)
+    table = shown = None
+    if review:
+        from .review import carry_verdicts
+
+        table = carry_verdicts(verdicts, det.clusters, det.members)
+        shown = table[table["matched"]]
+        det.manifest["review"] = {
+            "carried": int((table["matched"] & (table["status"] != "unreviewed")).sum()),
+            "unmatched": int((~table["matched"]).sum())}
+    shared = det
+    if pseudonymize is not None:
+        from .pseudonymize import pseudonymize_detection, pseudonymize_review
+
+        shared = pseudonymize_detection(det, pseudonymize)
+        if shown is not None:
+            shown = pseudonymize_review(shown, pseudonymize, det.traces["account_id"].unique())
+    path = shared.write(out, review=shown)
+    if review:
+        from .review import write_review
+
+        write_review(review, table)  # after the outputs: a failed run leaves the file as it was
     if not quiet:
         click.echo(det.summary())
+        if table is not None:
+            m = det.manifest["review"]
+            click.echo(f"\nReview file {review}: {m['carried']} of {len(shown)} clusters have "
+                       f"a verdict carried over; {m['unmatched']} earlier verdicts match no "
+                       "cluster of this run (kept in the file)")
         if len(rejects):
             click.echo(f"\n{len(rejects)} rows rejected (see {Path(out) / 'rejects.csv'})")
         if stats.get("duplicates_dropped"):
@@ -175,11 +237,19 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
               help="--compat cnt: CNT's --min_edge_weight (per direction).")
 @click.option("--keep-empty-urls", is_flag=True,
               help="--compat cnt: reproduce CNT's bug that makes an empty URL cell a URL.")
+@click.option("--review", "review", default=None, type=click.Path(dir_okay=False),
+              help="Review file (CSV or Parquet; created when missing): analysts' verdicts per "
+                   "cluster, carried over to this run's clusters by member overlap and shown in "
+                   "the report. The file is rewritten, the previous one kept as FILE.bak.")
+@click.option("--pseudonymize", "pseudonymize", default=None, metavar="KEY",
+              envvar="CIB_PSEUDONYMIZE_KEY", show_envvar=True,
+              help="Replace account ids and @handles in every output by keyed hashes "
+                   "(HMAC-SHA256), for sharing findings. The same KEY gives the same pseudonyms.")
 @click.pass_context
 @handle_errors
 def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
            seed, n_null, alpha, edge_fdr, fdr_runs, compat, min_participation, edge_weight,
-           networks, min_edge_weight, keep_empty_urls):
+           networks, min_edge_weight, keep_empty_urls, review, pseudonymize):
     """Find coordinated groups in INPUT files (CSV, TSV, Parquet, JSON lines; globs allowed).
 
     Writes clusters, members, edges and evidence (CSV and Parquet), graph.gexf, graph.graphml,
@@ -187,6 +257,8 @@ def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
     coortweet, writes CooRTweet's result, edges and account_stats instead.
     """
     quiet = ctx.obj.get("quiet", False)
+    if compat and (review or pseudonymize is not None):
+        raise click.UsageError("--review and --pseudonymize do not apply to --compat runs")
     if compat == "cnt":
         _run_cnt(inputs, out, fmt, mapping, on_error, window, networks, min_edge_weight,
                  keep_empty_urls, quiet)
@@ -196,7 +268,8 @@ def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                     edge_weight, quiet)
         return
     _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
-                seed, n_null, alpha, quiet, edge_fdr, fdr_runs)
+                seed, n_null, alpha, quiet, edge_fdr, fdr_runs, review=review,
+                pseudonymize=pseudonymize)
 
 
 def _run_cnt(inputs, out, fmt, mapping, on_error, window, networks, min_edge_weight,
@@ -341,17 +414,34 @@ def evaluate(out, truth, as_json):
 @main.command(context_settings=CONTEXT)
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
 @click.option("--review", "review", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="A review file (CSV or Parquet: stable_id, status, note, reviewer, time) whose "
-                   "verdicts the report shows.")
+              help="A review file (CSV or Parquet: stable_id, status, note, ...; see `cib detect "
+                   "--review`) whose verdicts the report shows, matched to OUT's clusters by "
+                   "member overlap. The file is not changed.")
+@click.option("--pseudonymize", "pseudonymize", default=None, metavar="KEY",
+              envvar="CIB_PSEUDONYMIZE_KEY", show_envvar=True,
+              help="OUT was written with --pseudonymize KEY: pseudonymize the review file's "
+                   "members and notes with the same KEY to match its clusters.")
 @click.option("--max-clusters", default=None, type=int,
               help="Put at most this many clusters in the report (flagged first).")
 @click.pass_context
 @handle_errors
-def report(ctx, out, review, max_clusters):
+def report(ctx, out, review, pseudonymize, max_clusters):
     """Re-render OUT/report.html from the tables in the output folder OUT."""
     from .report import write_report
 
-    path = write_report(out, review=review, max_clusters=max_clusters)
+    table = None
+    if review:
+        from .results import load_table
+        from .review import carry_verdicts, read_review
+
+        verdicts = read_review(review)
+        if pseudonymize is not None:
+            from .pseudonymize import pseudonymize_review
+
+            verdicts = pseudonymize_review(verdicts, pseudonymize)
+        table = carry_verdicts(verdicts, load_table(out, "clusters"), load_table(out, "members"))
+        table = table[table["matched"]]
+    path = write_report(out, review=table, max_clusters=max_clusters)
     if not ctx.obj.get("quiet", False):
         click.echo(f"Wrote {path}")
 

@@ -257,6 +257,20 @@ class Detection:
         return write_outputs(out_dir, self.tables(), graph, self.manifest,
                              files={"report.html": self.report_html(review)})
 
+    def pseudonymize(self, key: str | bytes) -> Detection:
+        """A copy whose account ids and @handles are keyed pseudonyms (HMAC-SHA256), for
+        sharing findings; see :func:`cib.pseudonymize.pseudonymize_detection`."""
+        from .pseudonymize import pseudonymize_detection
+
+        return pseudonymize_detection(self, key)
+
+    def apply_review(self, path: str | Path, *, write: bool = True) -> pd.DataFrame:
+        """Carry the verdicts of the review file ``path`` over to this run's clusters and
+        rewrite the file (created when missing); see :func:`cib.review.apply_review`."""
+        from .review import apply_review
+
+        return apply_review(self, path, write=write)
+
     def __repr__(self) -> str:
         n_flag = int(self.clusters["flagged"].sum()) if len(self.clusters) else 0
         return (f"<Detection: {len(self.clusters)} clusters ({n_flag} flagged), "

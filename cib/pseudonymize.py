@@ -195,10 +195,9 @@ class Pseudonymizer:
 
     def _map(self, s: pd.Series, func: Callable[[str], Any]) -> pd.Series:
         """``func`` over the distinct strings of a column (missing values stay missing)."""
-        values = s.to_numpy(dtype=object, na_value=None)
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        mapped = np.array([func(u) if isinstance(u, str) else u for u in uniques] + [None],
-                          dtype=object)
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        mapped = np.array([func(u) if isinstance(u, str) else u for u in uniques.tolist()]
+                          + [None], dtype=object)
         out = mapped[codes]  # code -1 (missing) picks the trailing None
         out = pd.Series(out, index=s.index, name=s.name, dtype=object)
         if isinstance(s.dtype, pd.StringDtype):
@@ -236,18 +235,19 @@ def _swap_ends(df: pd.DataFrame, mask: np.ndarray, a: str, b: str) -> pd.DataFra
     if not mask.any():
         return df
     out = df.copy()
+    keep = pd.Series(~mask, index=df.index)
     for col in df.columns:
         if isinstance(col, str) and col.endswith("_" + a):
             other = col[: -len(a)] + b
             if other in df.columns:
-                x = df[col].to_numpy(copy=True)
-                y = df[other].to_numpy(copy=True)
-                if x.dtype != y.dtype:
-                    x, y = x.astype(object), y.astype(object)
-                x[mask], y[mask] = df[other].to_numpy()[mask], df[col].to_numpy()[mask]
-                out[col] = pd.Series(x, index=df.index).astype(df[col].dtype)
-                out[other] = pd.Series(y, index=df.index).astype(df[other].dtype)
+                out[col] = df[col].where(keep, df[other])
+                out[other] = df[other].where(keep, df[col])
     return out
+
+
+def _greater(x: pd.Series, y: pd.Series) -> np.ndarray:
+    """``x > y`` element-wise as a numpy bool array (missing: False)."""
+    return (x > y).fillna(False).to_numpy(dtype=bool)
 
 
 def _sorted(df: pd.DataFrame, keys: list[str], ascending: list[bool] | None = None) -> pd.DataFrame:
@@ -264,9 +264,7 @@ def _edges(df: pd.DataFrame, ps: Pseudonymizer, keys: list[str]) -> pd.DataFrame
     out = df.copy()
     out["account_u"] = ps.accounts_column(df["account_u"])
     out["account_v"] = ps.accounts_column(df["account_v"])
-    u = out["account_u"].to_numpy(dtype=object, na_value="")
-    v = out["account_v"].to_numpy(dtype=object, na_value="")
-    out = _swap_ends(out, np.asarray(u > v, dtype=bool), "u", "v")
+    out = _swap_ends(out, _greater(out["account_u"], out["account_v"]), "u", "v")
     return _sorted(out, keys)
 
 
@@ -291,10 +289,8 @@ def _coactions(df: pd.DataFrame, ps: Pseudonymizer) -> pd.DataFrame:
     out["account_a"] = ps.accounts_column(df["account_a"])
     out["account_b"] = ps.accounts_column(df["account_b"])
     if "delay_s" in out.columns:
-        a = out["account_a"].to_numpy(dtype=object, na_value="")
-        b = out["account_b"].to_numpy(dtype=object, na_value="")
-        tie = (out["delay_s"].to_numpy(dtype=float, na_value=np.nan) == 0) & (a > b)
-        out = _swap_ends(out, np.asarray(tie, dtype=bool), "a", "b")
+        tie = (out["delay_s"] == 0).fillna(False).to_numpy(dtype=bool)
+        out = _swap_ends(out, tie & _greater(out["account_a"], out["account_b"]), "a", "b")
     keys = ["kind", "object_id", "time_a", "account_a", "account_b", "action_a", "action_b"]
     if "cluster_id" in out.columns:
         keys = ["cluster_id"] + keys

@@ -276,7 +276,7 @@ def read_review(path: str | os.PathLike[str]) -> pd.DataFrame:
     if p.is_dir():
         raise InputError("the review file is a folder", file=shown)
     raw, is_csv = _read_raw(p, shown)
-    if raw.shape[1] == 0 and not raw.columns.size:
+    if raw.columns.size == 0:
         return empty_review()
     dup = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
     if dup:
