@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import sys
 import time
 from pathlib import Path
@@ -28,8 +29,43 @@ def _bundled_data() -> Path:
     return Path(__file__).resolve().parents[1] / "data"
 
 
+# Characters that must not reach a terminal as they are: C0 and C1 controls (line breaks would
+# split a one-line message, ESC starts terminal escape sequences) and the invisible or
+# direction-changing ones (they can reorder or hide what a message says). Input files, their
+# names and their values are written by strangers.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_MAX_MESSAGE = 2000
+
+
+def _escape(match: re.Match[str]) -> str:
+    c = match.group()
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(
+        c, f"\\x{ord(c):02x}" if ord(c) <= 0xFF else f"\\u{ord(c):04x}")
+
+
+def one_line(text: object) -> str:
+    """``text`` made safe to print as one terminal line: control, invisible and
+    direction-changing characters escaped (``\\n``, ``\\x1b``, ``\\u202e``), and cut short.
+
+    Examples
+    --------
+    >>> one_line("bad.csv, row 2: 'a\\nb\\x1b[31m\\u202e'")
+    "bad.csv, row 2: 'a\\\\nb\\\\x1b[31m\\\\u202e'"
+    """
+    text = _UNSAFE.sub(_escape, str(text))
+    return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "..."
+
+
+def _error(message: object) -> None:
+    click.echo(f"Error: {one_line(message)}", err=True)
+
+
+def _warn(message: object) -> None:
+    click.echo(f"Warning: {one_line(message)}", err=True)
+
+
 def handle_errors(func):
-    """Turn user errors into ``Error: ...`` and exit status 2."""
+    """Turn user errors into ``Error: ...`` (one line) and exit status 2."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -39,7 +75,7 @@ def handle_errors(func):
         except CibError as exc:
             if debug:
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            _error(exc)
             sys.exit(2)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
@@ -55,14 +91,14 @@ def handle_errors(func):
         except MemoryError:
             if debug:
                 raise
-            click.echo("Error: out of memory; try a smaller --window, fewer --kinds or a "
-                       "machine with more memory", err=True)
+            _error("out of memory; try a smaller --window, fewer --kinds or a machine with "
+                   "more memory")
             sys.exit(1)
         except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
             if debug:
                 raise
-            click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (this is a bug in cib; "
-                       "rerun with --debug and report the traceback)", err=True)
+            _error(f"unexpected {type(exc).__name__}: {exc} (this is a bug in cib; rerun with "
+                   "--debug and report the traceback)")
             sys.exit(1)
 
     return wrapper
@@ -112,6 +148,12 @@ def _detect_options(func):
                      help="Keep account pairs whose false discovery rate is at most this."),
         click.option("--fdr-runs", default=20, show_default=True, type=int,
                      help="Null runs that calibrate the edges' false discovery rate."),
+        click.option("--text-match", default="near", show_default=True,
+                     type=click.Choice(["near", "exact"]),
+                     help="Texts co-act when near-duplicates, or only when equal after "
+                          "normalisation."),
+        click.option("--text-threshold", default=0.8, show_default=True, type=float,
+                     help="Character-shingle Jaccard similarity of near-duplicate texts."),
     ]
     for opt in reversed(options):
         func = opt(func)
@@ -148,9 +190,36 @@ def _check_shareable(out, review):
                           f"{' ...' if len(extra) > 5 else ''}")
 
 
+def _input_warnings(actions, stats) -> list[str]:
+    """What an analyst should know about the input before trusting a run on it: files without
+    rows, no actions at all, and timestamps that are implausibly early or in the future."""
+    import pandas as pd
+
+    out = [f"{f['path']}: no rows (an empty file, or a header only)"
+           for f in stats.get("files", []) if not f.get("rows") and not f.get("skipped")]
+    if not len(actions):
+        if stats.get("rows_read"):
+            out.append("no actions to analyse: every row was rejected or a duplicate "
+                       "(see rejects.csv)")
+        else:
+            out.append("no actions to analyse: the input has no rows")
+        return out
+    ts = actions["timestamp"]
+    early = int((ts < pd.Timestamp("2000-01-01", tz="UTC")).sum())
+    if early:
+        out.append(f"{early} timestamp{'s are' if early != 1 else ' is'} before 2000 (earliest "
+                   f"{ts.min():%Y-%m-%d %H:%M:%S}Z): epoch milliseconds read as seconds, or a "
+                   "default date?")
+    future = int((ts > pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)).sum())
+    if future:
+        out.append(f"{future} timestamp{'s are' if future != 1 else ' is'} in the future "
+                   f"(latest {ts.max():%Y-%m-%d %H:%M:%S}Z)")
+    return out
+
+
 def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
                 seed, n_null, alpha, quiet, edge_fdr=0.01, fdr_runs=20, review=None,
-                pseudonymize=None):
+                pseudonymize=None, text_match="near", text_threshold=0.8):
     from .export import check_output_dir
     from .io import read_actions
     from .pipeline import detect
@@ -165,17 +234,19 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
     t0 = time.perf_counter()
     actions, rejects, stats = read_actions(list(inputs), format=fmt, mapping=mapping,
                                            on_error=on_error)
+    stats["read_seconds"] = time.perf_counter() - t0
+    stats["warnings"] = [*stats.get("warnings", []), *_input_warnings(actions, stats)]
     if not quiet:
         from .io import resolution_warning
         from .params import parse_duration
 
         for w in [*stats.get("warnings", []), resolution_warning(stats, parse_duration(window))]:
             if w:
-                click.echo(f"Warning: {w}", err=True)
+                _warn(w)
     det = detect(actions, window=window, kinds=kinds, min_weight=min_weight, method=method,
                  resolution=resolution, seed=seed, n_null=n_null, alpha=alpha, edge_fdr=edge_fdr,
-                 fdr_runs=fdr_runs, rejects=rejects,
-                 input_stats=stats)
+                 fdr_runs=fdr_runs, text_match=text_match, text_threshold=text_threshold,
+                 rejects=rejects, input_stats=stats)
     det.manifest["timings_s"]["read"] = round(stats.get("read_seconds", 0.0), 4)
     det.manifest["command"] = "cib detect"
     table = shown = None
@@ -248,8 +319,9 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 @click.pass_context
 @handle_errors
 def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
-           seed, n_null, alpha, edge_fdr, fdr_runs, compat, min_participation, edge_weight,
-           networks, min_edge_weight, keep_empty_urls, review, pseudonymize):
+           seed, n_null, alpha, edge_fdr, fdr_runs, text_match, text_threshold, compat,
+           min_participation, edge_weight, networks, min_edge_weight, keep_empty_urls, review,
+           pseudonymize):
     """Find coordinated groups in INPUT files (CSV, TSV, Parquet, JSON lines; globs allowed).
 
     Writes clusters, members, edges and evidence (CSV and Parquet), graph.gexf, graph.graphml,
@@ -269,7 +341,7 @@ def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
         return
     _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
                 seed, n_null, alpha, quiet, edge_fdr, fdr_runs, review=review,
-                pseudonymize=pseudonymize)
+                pseudonymize=pseudonymize, text_match=text_match, text_threshold=text_threshold)
 
 
 def _run_cnt(inputs, out, fmt, mapping, on_error, window, networks, min_edge_weight,

@@ -265,10 +265,25 @@ def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
     return neutralize_frame(out)
 
 
+# Characters that XML 1.0 (GEXF, GraphML) cannot hold, even escaped: C0 controls other than tab,
+# line feed and carriage return, lone surrogates, U+FFFE and U+FFFF.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(v: str) -> str:
+    """``v`` with the characters XML cannot hold replaced by U+FFFD."""
+    return _XML_INVALID.sub("\ufffd", v)
+
+
 def _graph_value(v: Any) -> Any:
-    """A graph attribute value as str/int/float/bool, or ``_DROP`` when it is missing."""
+    """A graph attribute value as str/int/float/bool, or ``_DROP`` when it is missing.
+
+    Text loses the characters XML cannot hold (they become U+FFFD).
+    """
+    if isinstance(v, str):
+        return _xml_text(v)
     if isinstance(v, (list, tuple, np.ndarray, set, frozenset)):
-        return _join_list(v)
+        return _xml_text(_join_list(v))
     if _is_missing_scalar(v):
         return _DROP
     if isinstance(v, (bool, np.bool_)):
@@ -277,8 +292,6 @@ def _graph_value(v: Any) -> Any:
         return int(v)
     if isinstance(v, (float, np.floating)):
         return float(v)
-    if isinstance(v, str):
-        return v
     if isinstance(v, (pd.Timestamp, _dt.datetime, np.datetime64)):
         return _iso_utc(v)
     if isinstance(v, _dt.date):
@@ -287,7 +300,7 @@ def _graph_value(v: Any) -> Any:
         return float(pd.Timedelta(v).total_seconds())
     if isinstance(v, np.generic):
         return _graph_value(v.item())
-    return str(v)
+    return _xml_text(str(v))
 
 
 def _node_id(n: Any) -> Any:
@@ -339,6 +352,10 @@ def _clean_graph(graph: nx.Graph) -> nx.Graph:
     nodes = list(graph.nodes(data=True))
     for (n, _), d in zip(nodes, _clean_attrs([d for _, d in nodes])):
         out.add_node(_node_id(n), **d)
+    if out.number_of_nodes() != graph.number_of_nodes():
+        raise ValueError("two graph nodes have the same id once the characters that GEXF and "
+                         "GraphML cannot hold are replaced; remove control characters from the "
+                         "account ids")
     if graph.is_multigraph():
         edges = list(graph.edges(keys=True, data=True))
         for (u, v, k, _), d in zip(edges, _clean_attrs([d for *_, d in edges])):

@@ -292,7 +292,8 @@ def _versions() -> dict[str, str]:
 
 def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_weight: float = 2,
            method: str = "leiden", resolution: float = 1.0, seed: int = 0, n_null: int = 100,
-           alpha: float = 0.05, edge_fdr: float = 0.01, fdr_runs: int = 20, min_text_chars: int = 10, rejects: pd.DataFrame | None = None,
+           alpha: float = 0.05, edge_fdr: float = 0.01, fdr_runs: int = 20, min_text_chars: int = 10,
+           text_match: str = "near", text_threshold: float = 0.8, rejects: pd.DataFrame | None = None,
            input_stats: dict | None = None) -> Detection:
     """Find groups of accounts that act in concert.
 
@@ -329,6 +330,11 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         (see :func:`cib.nullmodel.edge_significance`).
     min_text_chars : int, default 10
         Shortest normalised text that counts as a ``text`` trace.
+    text_match : {"near", "exact"}, default "near"
+        Texts co-act when near-duplicates (copypasta with small edits) or only when equal after
+        normalisation.
+    text_threshold : float, default 0.8
+        Character-shingle Jaccard similarity of near-duplicate texts.
     rejects, input_stats : optional
         What :func:`cib.read_actions` returned, carried into the outputs and the manifest.
 
@@ -366,7 +372,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     check_number(fdr_runs, "fdr_runs", "detect", low=0, integer=True)
     check_number(min_text_chars, "min_text_chars", "detect", low=0, integer=True)
 
-    traces = build_traces(actions, kinds=kinds, min_text_chars=min_text_chars)
+    traces = build_traces(actions, kinds=kinds, min_text_chars=min_text_chars,
+                          text_match=text_match, text_threshold=text_threshold)
     lap("traces")
     pairs = _coactions(traces, w)
     lap("coaction")
@@ -406,7 +413,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         "parameters": {"window_s": w, "kinds": kinds, "min_weight": min_weight, "method": method,
                        "resolution": resolution, "seed": seed, "n_null": n_null, "alpha": alpha,
                        "edge_fdr": edge_fdr, "fdr_runs": fdr_runs,
-                       "min_text_chars": min_text_chars},
+                       "min_text_chars": min_text_chars, "text_match": text_match,
+                       "text_threshold": text_threshold},
         "seed": seed,
         "versions": _versions(),
         "inputs": stats.get("files", []),

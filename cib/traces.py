@@ -12,7 +12,8 @@ url       the normalised URL (``host/path?query``, no scheme)    ``urls`` of non
 domain    the URL's host without ``www.``                        ``urls`` of non-reposts
 hashtag   the NFKC, case-folded tag without ``#``                ``hashtags`` of non-reposts
 mention   the NFKC, case-folded handle without ``@``             ``mentions`` of non-reposts
-text      a hash of the normalised text (exact match)            ``text`` of non-reposts
+text      the near-duplicate group (``nd:<hash>``) of the text,  ``text`` of non-reposts
+          or with ``text_match="exact"`` a hash of it
 media     the media item (e.g. an image hash) as given           ``media`` of non-reposts
 ========  =====================================================  ==========================
 
@@ -31,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import numpy as np
 import pandas as pd
 
-from .params import check_number, parse_kinds
+from .params import check_choice, check_number, parse_kinds
 from .schema import TRACE_COLUMNS, UTC_NS, empty_traces, validate_actions
 
 __all__ = [
@@ -200,7 +201,8 @@ def _exploded(actions: pd.DataFrame, column: str, originals: np.ndarray) -> pd.D
 
 
 def build_traces(actions: pd.DataFrame, kinds: str | Iterable[str] | None = None,
-                 min_text_chars: int = 10) -> pd.DataFrame:
+                 min_text_chars: int = 10, text_match: str = "near",
+                 text_threshold: float = 0.8) -> pd.DataFrame:
     """Turn ACTIONS into TRACES.
 
     Parameters
@@ -212,6 +214,12 @@ def build_traces(actions: pd.DataFrame, kinds: str | Iterable[str] | None = None
     min_text_chars : int, default 10
         Normalised texts shorter than this are not ``text`` traces: two accounts both posting
         "lol" or an empty caption is not evidence.
+    text_match : {"near", "exact"}, default "near"
+        ``near``: a text's object is its near-duplicate group (copypasta with small edits, any
+        language; see :func:`cib.text.near_duplicate_groups`); ``exact``: a hash of the
+        normalised text.
+    text_threshold : float, default 0.8
+        Character-shingle Jaccard similarity at which two texts are near-duplicates.
 
     Returns
     -------
@@ -230,6 +238,8 @@ def build_traces(actions: pd.DataFrame, kinds: str | Iterable[str] | None = None
     validate_actions(actions)
     kinds = parse_kinds(kinds, KINDS, DEFAULT_KINDS, caller="build_traces")
     check_number(min_text_chars, "min_text_chars", "build_traces", low=0, integer=True)
+    check_choice(text_match, ["near", "exact"], "text_match", "build_traces")
+    check_number(text_threshold, "text_threshold", "build_traces", low=0, high=1, low_open=True)
     if actions.empty:
         return empty_traces()
     atype = actions["action_type"].astype(str).to_numpy()
@@ -264,9 +274,13 @@ def build_traces(actions: pd.DataFrame, kinds: str | Iterable[str] | None = None
                                        "timestamp": ex["timestamp"].to_numpy(), "kind": kind,
                                        "object_id": norm.to_numpy(dtype=object),
                                        "action_id": ex["action_id"].to_numpy(dtype=object)}))
-    if "text" in kinds:
+    if "text" in kinds and text_match == "near":
+        from .text import text_traces  # local import: cib.text builds on this module
+
+        parts.append(text_traces(actions, threshold=text_threshold, min_text_chars=min_text_chars))
+    elif "text" in kinds:
         mask = originals & actions["text"].notna().to_numpy()
-    if "text" in kinds and mask.any():
+    if "text" in kinds and text_match == "exact" and mask.any():
         norm = _map_unique(actions.loc[mask, "text"], normalize_text)
         keep = norm.map(len).to_numpy(dtype=np.int64) >= max(min_text_chars, 1)
         fp = _map_unique(norm[keep], text_fingerprint)

@@ -68,13 +68,16 @@ from ..schema import EDGE_COLUMNS, from_epoch_ns, to_epoch_ns, validate_traces
 from ._edges import _empty_edges, popularity_discount
 
 try:
-    from numba import get_num_threads, njit, prange
+    from numba import get_num_threads, get_thread_id, njit, prange, set_parallel_chunksize
 
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised by a subprocess test
     njit = None
     prange = range
     HAVE_NUMBA = False
+
+    def get_thread_id() -> int:  # the kernels are not called without numba
+        return 0
 
 __all__ = [
     "HAVE_NUMBA",
@@ -259,15 +262,17 @@ def _nb_window_start(rec, window, cap, p):  # pragma: no cover - compiled
 
 
 @_jit_parallel
-def _nb_edge_rows(rec, window, cap, start, byacc, blocks):  # pragma: no cover - compiled
+def _nb_edge_rows(rec, window, cap, start, byacc, blocks, n_threads):  # pragma: no cover
     """Per account ``u``, the number of distinct partner accounts ``v > u``.
 
-    ``blocks`` cuts the account codes into ranges processed in parallel."""
+    ``blocks`` cuts the account codes into ranges processed in parallel (``n_threads`` is
+    numba's thread count, for the scratch arrays)."""
     n = rec.shape[0]
     n_accounts = start.shape[0] - 1
     rows = np.zeros(n_accounts, np.int64)
+    marks = np.full((n_threads, n_accounts), -1, np.int32)  # scratch per thread
     for b in prange(blocks.shape[0] - 1):
-        mark = np.full(n_accounts, -1, np.int32)
+        mark = marks[get_thread_id()]
         for u in range(blocks[b], blocks[b + 1]):
             r = 0
             for k in range(start[u], start[u + 1]):
@@ -289,33 +294,28 @@ def _nb_edge_rows(rec, window, cap, start, byacc, blocks):  # pragma: no cover -
 
 
 @_jit
-def _nb_fill_block(rec, window, cap, start, byacc, obj_weight, rows, out_start, u0, u1, out_u,
-                   out_v, weight, n_pairs, min_delay, first, last,
+def _nb_fill_block(rec, window, cap, start, byacc, obj_weight, rows, out_start, u0, u1, mark,
+                   slot, local, lx, out_u, out_v, weight, n_pairs, min_delay, first, last,
                    weighted):  # pragma: no cover - compiled
     """The edges of accounts ``u0 <= u < u1``, written at ``out_start[u]``.
 
+    ``mark``/``slot`` (one entry per account, ``mark`` starting at -1) map a partner account to
+    its row; ``local`` (v, weight, n_pairs, delay, first, last, group, sort word) and ``lx``
+    (weighted) hold the rows of the current account.
     The traces of ``u`` are visited in position order, so their groups are non-decreasing and
     a change of group in a row is a new distinct object.
     """
     n = rec.shape[0]
-    n_accounts = start.shape[0] - 1
-    max_rows = 1
-    for u in range(u0, u1):
-        if rows[u] > max_rows:
-            max_rows = rows[u]
-    mark = np.full(n_accounts, -1, np.int32)
-    slot = np.empty(n_accounts, np.int32)
-    lv = np.empty(max_rows, np.int64)
-    lw = np.empty(max_rows, np.int64)
-    ln = np.empty(max_rows, np.int64)
-    ld = np.empty(max_rows, np.int64)
-    lf = np.empty(max_rows, np.int64)
-    ll = np.empty(max_rows, np.int64)
-    lx = np.empty(max_rows, np.float64)
-    lg = np.empty(max_rows, np.int64)
-    words = np.empty(max_rows, np.int64)
+    lv = local[0]
+    lw = local[1]
+    ln = local[2]
+    ld = local[3]
+    lf = local[4]
+    ll = local[5]
+    lg = local[6]
+    words = local[7]
     rb = 1
-    while (np.int64(1) << rb) < max_rows:
+    while (np.int64(1) << rb) < lv.shape[0]:
         rb += 1
     rmask = (np.int64(1) << rb) - 1
     for u in range(u0, u1):
@@ -386,13 +386,16 @@ def _nb_fill_block(rec, window, cap, start, byacc, obj_weight, rows, out_start, 
 
 
 @_jit_parallel
-def _nb_fill_edges(rec, window, cap, start, byacc, obj_weight, rows,
-                   blocks):  # pragma: no cover - compiled
+def _nb_fill_edges(rec, window, cap, start, byacc, obj_weight, rows, blocks,
+                   n_threads):  # pragma: no cover - compiled
     """The edges, account-major (module notes), one block of accounts per parallel task."""
     n_accounts = start.shape[0] - 1
     out_start = np.zeros(n_accounts + 1, np.int64)
+    max_rows = 1
     for u in range(n_accounts):
         out_start[u + 1] = out_start[u] + rows[u]
+        if rows[u] > max_rows:
+            max_rows = rows[u]
     m = out_start[n_accounts]
     out_u = np.empty(m, np.int32)
     out_v = np.empty(m, np.int32)
@@ -402,10 +405,16 @@ def _nb_fill_edges(rec, window, cap, start, byacc, obj_weight, rows,
     first = np.empty(m, np.int64)
     last = np.empty(m, np.int64)
     weighted = np.empty(m, np.float64)
+    # scratch per thread: account -> row maps, and the rows of the current account
+    marks = np.full((n_threads, n_accounts), -1, np.int32)
+    slots = np.empty((n_threads, n_accounts), np.int32)
+    locals_ = np.empty((n_threads, 8, max_rows), np.int64)
+    lxs = np.empty((n_threads, max_rows), np.float64)
     for b in prange(blocks.shape[0] - 1):
+        tid = get_thread_id()
         _nb_fill_block(rec, window, cap, start, byacc, obj_weight, rows, out_start, blocks[b],
-                       blocks[b + 1], out_u, out_v, weight, n_pairs, min_delay, first, last,
-                       weighted)
+                       blocks[b + 1], marks[tid], slots[tid], locals_[tid], lxs[tid], out_u,
+                       out_v, weight, n_pairs, min_delay, first, last, weighted)
     return out_u, out_v, weight, n_pairs, min_delay, first, last, weighted
 
 
@@ -464,11 +473,21 @@ def _prepare_account(account, n: int) -> np.ndarray:
 
 def _blocks(cum: np.ndarray) -> np.ndarray:
     """Account blocks for the parallel loops: ``cum`` is a non-decreasing work count per account
-    boundary (length accounts + 1); about four blocks of equal work per thread."""
+    boundary (length accounts + 1). Many small blocks, handed out one at a time (see
+    :func:`_run_parallel`), so that a thread slowed down by other work does not hold up the rest."""
     n_accounts = cum.shape[0] - 1
-    n_blocks = 4 * get_num_threads() if HAVE_NUMBA else 1
+    n_blocks = 64 * get_num_threads() if HAVE_NUMBA else 1
     cuts = np.searchsorted(cum, np.linspace(0, cum[-1], n_blocks + 1)[1:-1], side="left")
     return np.unique(np.concatenate(([0], cuts, [n_accounts]))).astype(np.int64)
+
+
+def _run_parallel(kernel: Callable, *args):
+    """Call a ``prange`` kernel with dynamic scheduling (one block per hand-out)."""
+    old = set_parallel_chunksize(1)
+    try:
+        return kernel(*args, get_num_threads())
+    finally:
+        set_parallel_chunksize(old)
 
 
 def _obj_weight(obj_weight, g: np.ndarray) -> np.ndarray:
@@ -729,9 +748,9 @@ def _aggregate(group, time, account, window, obj_weight, budget_pairs, max_partn
         n_accounts = int(a.max()) + 1 if a.size else 0
         start, byacc = _nb_by_account(a, n_accounts)
         rec = _nb_records(g, t, a)
-        rows = _nb_edge_rows(rec, w, cap, start, byacc, _blocks(start))
-        arrays = _nb_fill_edges(rec, w, cap, start, byacc, ow, rows,
-                                _blocks(start + np.concatenate(([0], np.cumsum(rows)))))
+        rows = _run_parallel(_nb_edge_rows, rec, w, cap, start, byacc, _blocks(start))
+        arrays = _run_parallel(_nb_fill_edges, rec, w, cap, start, byacc, ow, rows,
+                               _blocks(start + np.concatenate(([0], np.cumsum(rows)))))
         del rec
         dropped = int(_nb_count_pairs(g, t, w, cap)[1]) if cap >= 0 else 0
     else:
@@ -881,7 +900,8 @@ def count_edges(group: np.ndarray, time: np.ndarray, account: np.ndarray, window
     a = _prepare_account(account, g.shape[0])
     start, byacc = _nb_by_account(a, int(a.max()) + 1 if a.size else 0)
     rec = _nb_records(g, t, a)
-    return int(_nb_edge_rows(rec, w, _cap(max_partners), start, byacc, _blocks(start)).sum())
+    rows = _run_parallel(_nb_edge_rows, rec, w, _cap(max_partners), start, byacc, _blocks(start))
+    return int(rows.sum())
 
 
 def count_edges_numpy(group: np.ndarray, time: np.ndarray, account: np.ndarray, window: int,

@@ -25,7 +25,7 @@ from ._formats import (_REGISTRY, FORMATS, Format, RecordContext, detect_columns
                        get_format)
 from ._readers import Source, open_source, split_name
 from ._values import (NAT, clean_str, display_values, parse_action_types, parse_lists,
-                      parse_timestamps, timestamp_resolution)
+                      parse_timestamps, timestamp_resolution, timestamps_out_of_range)
 
 __all__ = ["read_actions", "expand_paths", "resolution_warning"]
 
@@ -401,12 +401,24 @@ def _read_file(path: Path, display: str, index: int, stem: str, fmt_name: str,
             if mapping:
                 raise InputError(f"--map (mapping=) renames flat columns; the {fmt.name} format "
                                  "reads nested JSON fields, which cannot be renamed", file=display)
-            return _read_records(source, fmt, display, index, stem, stats)
+            return _note_replacements(source, _read_records(source, fmt, display, index, stem,
+                                                            stats))
     elif fmt is not None and fmt.records:
         raise InputError(f"the {fmt.name} format reads JSON (one object per line, an array, or one "
                          f"document), but this file is read as {source.container.upper()} "
                          "(by its extension or content)", file=display)
-    return _read_columns(source, fmt, display, index, stem, mapping, stats)
+    return _note_replacements(source, _read_columns(source, fmt, display, index, stem, mapping,
+                                                    stats))
+
+
+def _note_replacements(source: Source, part: _Part) -> _Part:
+    """Warn when invalid characters of the file were replaced while reading it."""
+    n = getattr(source, "replaced_surrogates", 0)
+    if n:
+        part.stats.setdefault("warnings", []).append(
+            f"{source.display}: {n} unpaired UTF-16 surrogate escape{'s' if n != 1 else ''} "
+            "(such as \\ud83d, half an emoji) replaced by U+FFFD")
+    return part
 
 
 def _read_columns(source: Source, fmt: Format | None, display: str, index: int, stem: str,
@@ -506,9 +518,19 @@ def _json_type(value: Any) -> str:
         type(value), "a number")
 
 
-def _list_names(names: list[str], limit: int = 30) -> str:
-    shown = ", ".join(names[:limit])
+def _list_names(names: list[str], limit: int = 30, width: int = 60) -> str:
+    shown = ", ".join(n if len(n) <= width else n[:width] + "..." for n in names[:limit])
     return shown + (f", ... ({len(names)} columns)" if len(names) > limit else "")
+
+
+# C0 control characters and DEL: no platform's ids hold them. A NUL in an id is a corrupt or
+# UTF-16 file; others would end up in XML (GEXF, GraphML cannot hold them) and on terminals.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _has_control(values: pd.Series) -> np.ndarray:
+    """True where a (cleaned) id holds a control character."""
+    return values.str.contains(_CONTROL.pattern, regex=True).to_numpy(dtype=bool, na_value=False)
 
 
 def _normalise(canonical: pd.DataFrame, rows: np.ndarray, display: str, stem: str,
@@ -534,8 +556,11 @@ def _normalise(canonical: pd.DataFrame, rows: np.ndarray, display: str, stem: st
     has_parent = parent.notna().to_numpy()
     codes, unknown = parse_action_types(get("action_type"), has_parent)
 
+    action_id = clean_str(get("action_id"), n)
     no_account = account.isna().to_numpy()
     ok = ~no_account
+    m_ctl_account = ok & _has_control(account)
+    ok = ok & ~m_ctl_account
     m_ts_missing = ok & ts_missing
     m_ts_bad = ok & ~ts_missing & (ts == NAT)
     ok = ok & (ts != NAT)
@@ -543,21 +568,35 @@ def _normalise(canonical: pd.DataFrame, rows: np.ndarray, display: str, stem: st
     ok = ok & ~unknown
     m_parent = ok & (codes != _POST) & ~has_parent
     ok = ok & ~m_parent
+    m_ctl_action = ok & _has_control(action_id)
+    ok = ok & ~m_ctl_action
+    m_ctl_parent = ok & _has_control(parent)
+    ok = ok & ~m_ctl_parent
 
     pieces = []
     for mask, column, reason in [
         (no_account, "account_id", "missing account_id"),
+        (m_ctl_account, "account_id", "control character in account_id"),
         (m_ts_missing, "timestamp", "missing timestamp"),
         (m_ts_bad, "timestamp", "unparsable timestamp"),
         (m_type, "action_type", "unknown action_type"),
         (m_parent, "parent_id", None),
+        (m_ctl_action, "action_id", "control character in action_id"),
+        (m_ctl_parent, "parent_id", "control character in parent_id"),
     ]:
         if not mask.any():
             continue
         raw = get(column)
         values = display_values(None if raw is None else raw[mask], int(mask.sum()))
+        if reason and reason.startswith("control character"):
+            values = np.array([_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", v)
+                               for v in values], dtype=object)
         if reason is None:
             reasons = np.array(ACTION_TYPES, dtype=object)[codes[mask]] + " without parent_id"
+        elif reason == "unparsable timestamp":
+            far = timestamps_out_of_range(raw[mask])
+            reasons = np.where(far, "timestamp out of range (years 1678-2261)",
+                               reason).astype(object)
         else:
             reasons = np.full(int(mask.sum()), reason, dtype=object)
         pieces.append(pd.DataFrame({
@@ -570,7 +609,6 @@ def _normalise(canonical: pd.DataFrame, rows: np.ndarray, display: str, stem: st
         }))
     rejects = pd.concat(pieces, ignore_index=True) if pieces else _empty_rejects()
 
-    action_id = clean_str(get("action_id"), n)
     no_id = action_id.isna().to_numpy()
     if no_id.any():
         generated = stem + ":" + pd.Series(rows[no_id]).astype("str")

@@ -242,6 +242,9 @@ class _CsvSource(Source):
         except (csv.Error, StopIteration) as exc:  # pragma: no cover - csv accepts nearly anything
             raise InputError(f"cannot parse the header: {exc}", file=self.display, row=1) from None
         header = [h.strip() for h in header]
+        if any("\x00" in h for h in header):
+            raise InputError("the header holds NUL bytes: not a text file, or UTF-16 text "
+                             "(save it as UTF-8)", file=self.display, row=1)
         if any("\ufffd" in h for h in header):
             raise InputError("cannot be decoded as UTF-8 text (the header is not UTF-8)",
                              file=self.display, row=1)
@@ -279,20 +282,111 @@ class _CsvSource(Source):
             return frame, np.zeros(0, dtype=np.int64)
         include = list(columns) or names[:1]
         stream = _open_binary(self.path, self.compression, self.display)
+        scan = _ScanningStream(stream)
         try:
-            table = pacsv.read_csv(stream, **self._options(include, True))
+            table = pacsv.read_csv(scan, **self._options(include, True))
         except pa.ArrowInvalid as exc:
             raise self._parse_error(include, exc) from None
         except (OSError, EOFError, pa.ArrowException) as exc:
-            raise InputError(f"cannot be read: {exc}", file=self.display) from None
+            what = f" (truncated or corrupt {self.compression} data?)" if self.compression else ""
+            raise InputError(f"cannot be read{what}: {exc}", file=self.display) from None
         finally:
             stream.close()
         frame = _table_to_frame(table, list(columns), self.display)
-        return frame, np.arange(2, table.num_rows + 2, dtype=np.int64)
+        rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
+        if scan.quotes % 2 or scan.inner_blank_line:
+            # An odd number of quote characters: maybe a quoted field that never ends (it would
+            # swallow every later row); blank lines between rows: rows are numbered as a
+            # spreadsheet shows them, blank ones included. Both need the exact (slow) reader.
+            rows = self._exact_rows(table.num_rows, rows)
+        return frame, rows
+
+    def _exact_rows(self, n_rows: int, fast: np.ndarray) -> np.ndarray:
+        """Row numbers from Python's csv module (blank lines count as rows, as in a
+        spreadsheet); raise for a quoted field that is still open at the end of the file."""
+        text = _strip_bom(_read_all(self.path, self.compression, self.display)).decode(
+            "utf-8", errors="replace")
+        rows: list[int] = []
+        consumed = [0]
+
+        def lines() -> Iterator[str]:
+            for line in io.StringIO(text, newline=""):
+                consumed[0] += len(line)
+                yield line
+
+        limit = csv.field_size_limit()
+        csv.field_size_limit(2**31 - 1)
+        try:
+            reader = csv.reader(lines(), delimiter=self.delimiter)
+            row, last_start = 0, 0
+            while True:
+                start = consumed[0]
+                try:
+                    record = next(reader)
+                except StopIteration:
+                    break
+                row += 1
+                if record:
+                    rows.append(row)
+                    last_start = start
+        except csv.Error as exc:  # pragma: no cover - the non-strict reader accepts nearly anything
+            log.debug("%s: exact CSV reader failed (%s)", self.display, exc)
+            return fast
+        finally:
+            csv.field_size_limit(limit)
+        rows = rows[1:]  # the header
+        if rows and not _RECORD[self.delimiter].fullmatch(text, last_start):
+            raise InputError("a quoted value opens here and is never closed (a missing '\"'): "
+                             "it runs to the end of the file and would swallow every later row",
+                             file=self.display, row=rows[-1], column=self._unique[-1])
+        if len(rows) != n_rows:  # pragma: no cover - the readers disagree; keep the fast numbers
+            log.debug("%s: %d rows by the exact reader, %d by pyarrow", self.display, len(rows),
+                      n_rows)
+            return fast
+        return np.asarray(rows, dtype=np.int64)
+
+    def _find_undecodable(self, column: str) -> InputError | None:
+        """The error for the first cell of ``column`` that is not UTF-8, with its row (None when
+        it cannot be found)."""
+        options = self._options([column], True)
+        options["convert_options"] = pacsv.ConvertOptions(
+            column_types={c: pa.binary() for c in self._unique}, include_columns=[column],
+            strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""])
+        stream = _open_binary(self.path, self.compression, self.display)
+        scan = _ScanningStream(stream)
+        try:
+            values = pacsv.read_csv(scan, **options).column(column)
+        except (OSError, pa.ArrowException):  # pragma: no cover - it parsed the first time
+            return None
+        finally:
+            stream.close()
+        offset = 0
+        for chunk in values.chunks:
+            try:
+                chunk.cast(pa.string())
+            except pa.ArrowInvalid:
+                for i, v in enumerate(chunk.to_pylist()):
+                    try:
+                        v is None or v.decode("utf-8")
+                    except UnicodeDecodeError:
+                        rows = np.arange(2, len(values) + 2, dtype=np.int64)
+                        if scan.quotes % 2 or scan.inner_blank_line:
+                            rows = self._exact_rows(len(values), rows)
+                        shown = v[:40].decode("utf-8", errors="replace")
+                        return InputError(f"cannot be decoded as UTF-8 text ({shown!r}); save "
+                                          "the file as UTF-8", file=self.display,
+                                          row=int(rows[offset + i]), column=column.split("\x00")[0])
+            offset += len(chunk)
+        return None  # pragma: no cover
 
     def _parse_error(self, include: list[str], exc: Exception) -> InputError:
         message = str(exc)
         if "conversion error" in message or "UTF8" in message:
+            m = re.search(r"column #(\d+)", message)
+            if m and int(m.group(1)) < len(self._unique):
+                where = self._find_undecodable(self._unique[int(m.group(1))])
+                if where is not None:
+                    return where
             return InputError(f"cannot be decoded as UTF-8 text ({message})", file=self.display)
         bad: list[Any] = []
 
@@ -322,6 +416,68 @@ class _CsvSource(Source):
                           row=row)
 
 
+class _ScanningStream:
+    """A read-only file object over a pyarrow stream that notes, as the CSV reader pulls the
+    bytes through, how many quote characters there are and whether a blank line is followed by
+    more data (both cheap; see :meth:`_CsvSource.read`)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.quotes = 0
+        self.inner_blank_line = False
+        self._tail = b""  # the last bytes seen, for a blank line split across two reads
+        self._pending_blank = False  # a blank line seen, no data after it yet
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read() if size is None or size < 0 else self._stream.read(size)
+        if data:
+            self.quotes += data.count(b'"')
+            if not self.inner_blank_line:
+                self._scan_blank(data)
+        return data
+
+    def _scan_blank(self, data: bytes) -> None:
+        joined = self._tail + data
+        if self._pending_blank and data.strip(b"\r\n"):
+            self.inner_blank_line = True
+            return
+        for blank in (b"\n\n", b"\n\r\n"):
+            at = joined.find(blank)
+            if at >= 0:
+                if joined[at:].strip(b"\r\n"):
+                    self.inner_blank_line = True
+                    return
+                self._pending_blank = True
+        self._tail = joined[-2:]
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return False
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._stream.closed)
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _record_pattern(delimiter: str) -> re.Pattern[str]:
+    """One complete CSV record (as pyarrow reads it) plus trailing line ends: a quoted field
+    must be closed; text after the closing quote and quotes inside unquoted fields are literal."""
+    d = re.escape(delimiter)
+    field = rf'(?:"(?:[^"]|"")*+"[^{d}\r\n]*|[^{d}\r\n"][^{d}\r\n]*|)'
+    return re.compile(rf"{field}(?:{d}{field})*[\r\n]*")
+
+
+_RECORD = {d: _record_pattern(d) for d in (",", "\t", ";", "|")}
+
+
 def _sniff_delimiter(line: str) -> str:
     """The most frequent of , TAB ; | outside quotes in the header line (ties: that order)."""
     unquoted = re.sub(r'"[^"]*"', "", line)
@@ -330,9 +486,21 @@ def _sniff_delimiter(line: str) -> str:
     return _DELIMITERS[counts.index(best)] if best > 0 else ","
 
 
+# A JSON string escape of a UTF-16 surrogate that has no partner (``"\ud83d"`` from text cut in
+# the middle of an emoji, or planted): Python's json module decodes it into a string that cannot
+# be encoded as UTF-8 (every later step would fail), pyarrow rejects the file. It is replaced by
+# U+FFFD, as browsers do; the escape must not itself be escaped (an odd number of backslashes).
+_SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile(
+    rb"((?<!\\)(?:\\\\)*)(?:\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2})")
+
+
 class _JsonSource(Source):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
+        #: How many lone surrogate escapes were replaced by ``\ufffd``.
+        self.replaced_surrogates = 0
         self._data: bytes | None = None
         self._loaded = False
         self._table: pa.Table | None = None
@@ -345,7 +513,10 @@ class _JsonSource(Source):
 
     def _bytes(self) -> bytes:
         if self._data is None:
-            self._data = _strip_bom(_read_all(self.path, self.compression, self.display))
+            data = _strip_bom(_read_all(self.path, self.compression, self.display))
+            if _SURROGATE_HINT.search(data):
+                data, self.replaced_surrogates = _LONE_SURROGATE.subn(rb"\1\\ufffd", data)
+            self._data = data
         return self._data
 
     def _load(self) -> None:
@@ -402,7 +573,7 @@ class _JsonSource(Source):
                 try:
                     records.append(json.loads(line, parse_int=str, parse_float=str))
                 except ValueError as exc:
-                    raise InputError(f"invalid JSON: {getattr(exc, 'msg', exc)}",
+                    raise InputError(f"invalid JSON: {_json_problem(exc)}",
                                      file=self.display, row=lineno) from None
                 rows.append(lineno)
         for rec, row in zip(records, rows):
@@ -515,7 +686,7 @@ class _JsonSource(Source):
             except UnicodeDecodeError as exc:
                 raise _utf8_error(data, exc, self.display) from None
             except ValueError as exc:
-                raise InputError(f"invalid JSON: {getattr(exc, 'msg', exc)}", file=self.display,
+                raise InputError(f"invalid JSON: {_json_problem(exc)}", file=self.display,
                                  row=getattr(exc, "lineno", None)) from None
             yield from enumerate(doc, 1)
             return
@@ -535,7 +706,7 @@ class _JsonSource(Source):
                     if document is not None:
                         yield 1, document
                         return
-                raise InputError(f"invalid JSON: {getattr(exc, 'msg', exc)}",
+                raise InputError(f"invalid JSON: {_json_problem(exc)}",
                                  file=self.display, row=lineno) from None
             yield lineno, value
 
@@ -552,9 +723,18 @@ class _JsonSource(Source):
         except ValueError as exc:
             first = text.lstrip().split("\n", 1)[0].strip()
             if first in ("{", "["):  # a document, broken somewhere inside
-                raise InputError(f"invalid JSON: {getattr(exc, 'msg', exc)}", file=self.display,
+                raise InputError(f"invalid JSON: {_json_problem(exc)}", file=self.display,
                                  row=getattr(exc, "lineno", None)) from None
             return None
+
+
+def _json_problem(exc: Exception) -> str:
+    """What a JSON decoding error says, with the character position in its line."""
+    msg = getattr(exc, "msg", None)
+    if msg is None:
+        return str(exc)
+    col = getattr(exc, "colno", None)
+    return f"{msg} (character {col} of the line)" if col else msg
 
 
 def _first_line(data: bytes) -> int:
@@ -716,6 +896,9 @@ def open_source(path: str | Path, display: str | None = None) -> Source:
         raise InputError("no such file", file=display)
     if p.is_dir():
         raise InputError("is a directory, not a file (use a glob such as 'dir/*.csv')", file=display)
+    if not p.is_file():  # a device, pipe or socket: cannot be hashed and read twice
+        raise InputError("is not a regular file (a device, pipe or socket); save the data to a "
+                         "file first", file=display)
     _, container, compression = split_name(p)
     if container is None:
         head, _ = _read_head(p, compression, display)

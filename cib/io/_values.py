@@ -23,6 +23,7 @@ __all__ = [
     "as_str",
     "clean_str",
     "parse_timestamps",
+    "timestamps_out_of_range",
     "parse_action_types",
     "parse_lists",
     "display_values",
@@ -201,6 +202,34 @@ def parse_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
                                         errors="coerce")
                 ns[idx] = _datetimes_to_ns(parsed)
     return ns, missing
+
+
+_ISO_YEAR = re.compile(r"\s*([+-]?\d{4,})-\d{1,2}-\d{1,2}")
+#: The years that datetime64[ns] holds completely (it spans 1677-09-21 to 2262-04-11).
+_YEARS_NS = (1678, 2261)
+
+
+def timestamps_out_of_range(values: pd.Series) -> np.ndarray:
+    """True where a raw timestamp that :func:`parse_timestamps` could not use is a number or a
+    date, just too far from 1970 (beyond the years 1677-2262 that nanosecond datetimes hold),
+    rather than text that is no timestamp at all.
+
+    Examples
+    --------
+    >>> timestamps_out_of_range(pd.Series(["9999-12-31", "soon", "1e20", "0800-01-01T00:00"])).tolist()
+    [True, False, True, True]
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or (
+            pd.api.types.is_numeric_dtype(values.dtype)
+            and not pd.api.types.is_bool_dtype(values.dtype)):
+        return values.notna().to_numpy()
+    s = clean_str(values)
+    number = s.str.fullmatch(_NUMBER).to_numpy(dtype=bool, na_value=False)
+    year = pd.to_numeric(s.str.extract(_ISO_YEAR.pattern, expand=False), errors="coerce")
+    year = year.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        far = (year < _YEARS_NS[0]) | (year > _YEARS_NS[1])
+    return number | far
 
 
 def parse_action_types(values: pd.Series | None, has_parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
