@@ -15,19 +15,41 @@ import pandas as pd
 from ..params import parse_duration
 from ..schema import COACTION_COLUMNS, UTC_NS, from_epoch_ns, to_epoch_ns, validate_traces
 
-__all__ = ["coactions", "pair_indices", "self_repeats", "sorted_codes"]
+__all__ = ["coactions", "pair_indices", "pair_indices_shifted", "self_repeats", "sorted_codes"]
 
 
 def pair_indices(group: np.ndarray, time: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """All index pairs ``(i, j)``, ``i < j``, with ``group[i] == group[j]`` and
     ``time[j] - time[i] <= window``.
 
-    The arrays must be sorted by ``(group, time)``. Pairs come out sorted by ``(i, j)``.
+    The arrays must be sorted by ``(group, time)``. Pairs come out sorted by ``(i, j)``. Uses the
+    compiled kernel (:func:`cib.coaction._kernel.pair_indices_fast`: a counting pass, then exactly
+    one allocation) when numba is installed, else :func:`pair_indices_shifted`.
 
     Examples
     --------
     >>> g = np.array([0, 0, 0, 1, 1]); t = np.array([100, 160, 161, 5, 5])
     >>> i, j = pair_indices(g, t, 60)
+    >>> list(zip(i.tolist(), j.tolist()))
+    [(0, 1), (1, 2), (3, 4)]
+    """
+    from ._kernel import HAVE_NUMBA, pair_indices_fast
+
+    if HAVE_NUMBA and len(group):
+        return pair_indices_fast(np.asarray(group, dtype=np.int64), np.asarray(time, dtype=np.int64),
+                                 int(window))
+    return pair_indices_shifted(group, time, window)
+
+
+def pair_indices_shifted(group: np.ndarray, time: np.ndarray,
+                         window: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pair_indices` in plain numpy: compare position ``i`` with ``i + k`` for k = 1, 2, ...
+    while any trace still has a partner in the window (the active set only shrinks).
+
+    Examples
+    --------
+    >>> g = np.array([0, 0, 0, 1, 1]); t = np.array([100, 160, 161, 5, 5])
+    >>> i, j = pair_indices_shifted(g, t, 60)
     >>> list(zip(i.tolist(), j.tolist()))
     [(0, 1), (1, 2), (3, 4)]
     """
