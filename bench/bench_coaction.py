@@ -9,9 +9,10 @@ data (each engine in its own subprocess, so that peak RSS is its own):
 ``count``
     ``count_pairs`` alone on the sorted arrays (the pre-check before any allocation).
 ``numpy``
-    the current pure-numpy path of ``cib.coaction.coactions`` + ``edges_per_kind`` on integer
-    codes: ``np.lexsort`` + ``pair_indices`` + a pandas groupby aggregation (with string ids, as
-    the DataFrame path has them, it is slower still).
+    the pure-numpy path of ``cib.coaction.coactions`` + ``edges_per_kind`` on integer codes:
+    ``np.lexsort`` + the numpy ``pair_indices`` (``pair_indices_shifted`` since ``pair_indices``
+    dispatches to the kernel when numba is installed) + a pandas groupby aggregation (with string
+    ids, as the DataFrame path has them, it is slower still).
 ``fallback``
     ``aggregate_edges_numpy``: the kernel's pure-numpy fallback (chunks of at most 10M pairs).
 ``pandas-merge``
@@ -170,7 +171,10 @@ def run_engine(engine: str, data: Path, window_ns: int) -> dict:
         else:
             edges = aggregate_edges_numpy(g, t, a, window_ns, ow)
     elif engine == "numpy":
-        from cib.coaction._join import pair_indices
+        try:  # the pure-numpy join (``pair_indices`` itself now uses the kernel under numba)
+            from cib.coaction._join import pair_indices_shifted as pair_indices
+        except ImportError:
+            from cib.coaction._join import pair_indices
 
         order = np.lexsort((acc, time_ns, obj))  # as sorted_codes: (group, time, account)
         g, t, a = obj[order], time_ns[order], acc[order]
@@ -419,7 +423,8 @@ def main(argv: list[str] | None = None) -> int:
                                prep_s=res.get("preprocess_s"), core_s=res.get("co_retweet_s"),
                                status=res["status"])
                     if res["status"] == "ok" and (data / "edges-numba.npz").exists():
-                        ok, msg = check_cnt(res["edges_csv"], dict(np.load(data / "edges-numba.npz")))
+                        ref = dict(np.load(data / "edges-numba.npz"))
+                        ok, msg = check_cnt(res["edges_csv"], ref)
                         row["check"] = ("OK " if ok else "MISMATCH ") + msg
                         row["status"] = f"ok (export {res['export_s']:.1f}s)"
                 else:

@@ -544,8 +544,11 @@ def inspect(inputs, fmt, mapping, window, as_json):
     accounts and most shared objects, and every problem found."""
     from .inspect import inspect_command_text
 
-    click.echo(inspect_command_text(list(inputs), format=fmt, mapping=mapping, window=window,
-                                    as_json=as_json))
+    text = inspect_command_text(list(inputs), format=fmt, mapping=mapping, window=window,
+                                as_json=as_json)
+    if not as_json:  # account ids and hashtags are written by strangers: escape what a terminal
+        text = "\n".join(one_line(line) for line in text.split("\n"))  # would act on
+    click.echo(text)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -243,6 +243,34 @@ def test_debug_traceback_reaches_the_terminal(tmp_path):
     assert plain.stderr.count("\n") == 1 and plain.stderr.startswith("Error: ")
 
 
+def test_several_inputs_the_bad_one_is_named(tmp_path):
+    good, ragged = (str(CORPUS / f) for f in ("reordered_extra_columns.csv", "ragged_long_row.csv"))
+    res = _detect(good, tmp_path / "out", [ragged])
+    line = check_error({"row": 3}, ragged, res, tmp_path / "out")
+    assert good not in line
+    first, second = (str(CORPUS / f) for f in ("timestamps_missing.csv", "blank_lines_between_rows.csv"))
+    res = _detect(first, tmp_path / "ok", [second])
+    assert res.exit_code == 0, res.output
+    rejects = pd.read_parquet(tmp_path / "ok" / "rejects.parquet")
+    assert list(zip(rejects["source"], rejects["row"])) == [(first, 3), (first, 4), (second, 4),
+                                                            (second, 7)]
+
+
+def _terminal_safe(text: str) -> bool:
+    return all(_printable(line) and not any(c in line for c in "\u202a\u202b\u202c\u202d\u202e"
+                                                "\u2066\u2067\u2068\u2069\u200b\u200e\u200f")
+               for line in text.splitlines())
+
+
+@pytest.mark.parametrize("name", sorted(c["file"] for c in EXPECTED.values() if "file" in c))
+def test_inspect_survives_the_corpus(name):
+    res = CliRunner().invoke(main, ["inspect", str(CORPUS / name)])
+    assert res.exit_code in (0, 2), res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert "Traceback" not in res.output
+    assert _terminal_safe(res.output), res.output
+
+
 # ---------------------------------------------------------------------------------------------
 # Values survive as written
 # ---------------------------------------------------------------------------------------------

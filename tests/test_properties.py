@@ -7,7 +7,9 @@ objects within seconds of each other) among noise accounts acting at random. The
 - renaming the accounts changes no cluster: the clusters, as sets of member sets, map back to the
   same ones;
 - a larger window never loses a co-action (``cib.coactions`` on ``cib.build_traces``);
-- exact duplicate input rows do not change any edge's weight (weight counts distinct objects).
+- exact duplicate input rows do not change any edge's weight (weight counts distinct objects);
+- and two ``cib detect`` runs with the same input and seed write byte-identical folders (the
+  manifest's stage timings aside).
 
 Each property runs a dozen examples with a small null model, to stay within a few seconds.
 """
@@ -15,13 +17,18 @@ Each property runs a dozen examples with a small null model, to stay within a fe
 from __future__ import annotations
 
 import hashlib
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cib
+from cib.cli import main
+from cib.datasets import simulate, write_simulation
 from cib.schema import ACTION_COLUMNS, ACTION_TYPES
 
 FAST = {"n_null": 5, "fdr_runs": 2, "seed": 0}
@@ -173,3 +180,41 @@ def test_duplicate_rows_in_a_file_are_dropped_and_counted(tmp_path_factory, acti
     assert stats["duplicates_dropped"] == len(flat.iloc[::2])
     assert stats["rows_read"] == len(read) + stats["duplicates_dropped"]
     assert sorted(read["action_id"]) == sorted(actions["action_id"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Determinism: the same input and seed give the same bytes
+# ---------------------------------------------------------------------------------------------
+
+def _folder_bytes(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _manifest_without_timings(data: bytes) -> dict:
+    manifest = json.loads(data)
+    manifest.pop("timings_s", None)
+    manifest.get("outputs", {}).pop("manifest.json", None)
+    return manifest
+
+
+def test_two_runs_with_the_same_input_and_seed_are_byte_identical(tmp_path):
+    actions, truth = simulate(n_accounts=400, n_groups=3, seed=9)
+    write_simulation(tmp_path / "sim", actions, truth)
+    hostile = Path(__file__).parent / "bad_inputs" / "html_js_formula_names.csv"
+    for name, source in (("sim", tmp_path / "sim" / "actions.csv"), ("hostile", hostile)):
+        runs = []
+        for i in (1, 2):
+            out = tmp_path / f"{name}{i}"
+            res = CliRunner().invoke(main, ["detect", str(source), "-o", str(out), "--seed", "3",
+                                            "--n-null", "19", "--fdr-runs", "3"])
+            assert res.exit_code == 0, res.output
+            runs.append(_folder_bytes(out))
+        first, second = runs
+        assert set(first) == set(second) and len(first) >= 15
+        for file in first:
+            if file == "manifest.json":
+                assert _manifest_without_timings(first[file]) == _manifest_without_timings(second[file])
+            else:
+                assert first[file] == second[file], f"{name}: {file} differs between two runs"
+        if name == "sim":  # the runs found something, so the files hold more than headers
+            assert json.loads(first["manifest.json"])["counts"]["flagged"] >= 1

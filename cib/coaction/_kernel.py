@@ -42,8 +42,9 @@ scan counts the rows, so the output is allocated once, at its exact size. Blocks
 in parallel on numba's threads (``prange``); each account's rows are computed by one thread in a
 fixed order, so the result does not depend on the number of threads.
 
-Memory is O(traces + accounts) plus the output: no array proportional to the number of pairs is
-ever allocated, so a very popular object costs time (its pairs grow like k^2) but no pair buffer.
+Memory is O(traces + accounts x threads) plus the output: no array proportional to the number of
+pairs is ever allocated, so a very popular object costs time (its pairs grow like k^2) but no
+pair buffer.
 Time is about two visits of every window pair per pass (one from each end; the pair belongs to
 the smaller account) plus one cache miss per trace per pass.
 
@@ -430,7 +431,8 @@ def _i64(x: np.ndarray | pd.Series) -> np.ndarray:
 def _window(window: int | np.integer) -> int:
     w = int(window)
     if w != window or w < 0:
-        raise ValueError(f"window must be a non-negative integer (same unit as time), got {window!r}")
+        raise ValueError("window must be a non-negative integer (same unit as time), "
+                         f"got {window!r}")
     return w
 
 
@@ -959,8 +961,8 @@ def aggregate_edges(group: np.ndarray, time: np.ndarray, account: np.ndarray, wi
     from the pairs of the few edges that matter (``pair_indices_fast`` on their objects).
 
     *Memory.* The numba kernel is account-major (module notes): it never allocates anything
-    proportional to the number of pairs; working memory is O(traces + accounts) plus the
-    output, allocated once at its exact size (:func:`count_edges`). The numpy fallback streams
+    proportional to the number of pairs; working memory is O(traces + accounts x threads) plus
+    the output, allocated once at its exact size (:func:`count_edges`). The numpy fallback streams
     chunks of at most ``budget_pairs`` pairs and merges their partial aggregates.
 
     *Very popular objects.* A burst of ``k`` traces on one object makes about ``k^2/2`` window
@@ -1026,8 +1028,8 @@ def kernel_edges(traces: pd.DataFrame, window: float | str = 60, *,
     >>> tr = pd.DataFrame({"account_id": ["a", "b", "a", "b", "b"], "timestamp": t,
     ...     "kind": "repost", "object_id": ["p", "p", "q", "q", "q"], "action_id": list("12345")})
     >>> e = kernel_edges(tr, 60)
-    >>> e[["account_u", "account_v", "weight", "n_pairs", "min_delay_s", "weighted"]].to_dict("records")
-    [{'account_u': 'a', 'account_v': 'b', 'weight': 2, 'n_pairs': 2, 'min_delay_s': 5.0, 'weighted': 2.0}]
+    >>> e[["account_u", "account_v", "weight", "n_pairs", "min_delay_s"]].to_dict("records")
+    [{'account_u': 'a', 'account_v': 'b', 'weight': 2, 'n_pairs': 2, 'min_delay_s': 5.0}]
     """
     validate_traces(traces)
     w = parse_duration(window, "window", "kernel_edges")
