@@ -384,6 +384,20 @@ def test_graph_files_are_valid_xml_with_the_real_ids(hostile_out):
         assert set(HOSTILE_BOTS) <= set(graph.nodes), name
 
 
+def test_graph_files_stay_valid_xml_with_control_characters_from_the_python_api(tmp_path):
+    # the readers reject such ids; a DataFrame built by hand can still hold them
+    actions, _, _ = cib.read_actions(CORPUS / "html_js_formula_names.csv")
+    renamed = {"@SUM(1,1)": "nul\x00id", "+SUM(1+1)*cmd": "esc\x1b[31mid"}
+    actions["account_id"] = actions["account_id"].replace(renamed)
+    det = cib.detect(actions, n_null=5, fdr_runs=2)
+    det.write(tmp_path / "out")
+    for name, read in (("graph.graphml", nx.read_graphml), ("graph.gexf", nx.read_gexf)):
+        nodes = set(read(tmp_path / "out" / name).nodes)
+        assert {"nul\ufffdid", "esc\ufffd[31mid", "<script>alert(1)</script>"} <= nodes, name
+    members = pd.read_parquet(tmp_path / "out" / "members.parquet")
+    assert set(renamed.values()) <= set(members["account_id"])  # the tables keep the real ids
+
+
 def _coordinated_csv(path: Path, bots: list[str], seed: int = 5) -> None:
     """A generic CSV: 60 organic accounts reposting news, and ``bots`` reposting 16 posts in
     lockstep (a group cib finds even with --n-null 5 --fdr-runs 2)."""

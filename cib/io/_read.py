@@ -154,12 +154,23 @@ def read_actions(
       ``#`` (hashtags) or ``@`` (mentions) is removed from each item.
 
     Rows are rejected (reason in quotes) for: a missing ``account_id`` ("missing
-    account_id"); a missing or unparsable ``timestamp`` ("missing timestamp", "unparsable
-    timestamp"); an ``action_type`` not in the list above ("unknown action_type"); a
-    repost, reply or quote without ``parent_id`` ("repost without parent_id", ...); and an
-    ``action_id`` seen before with different content ("duplicate action_id with different
-    content"; the first in input order is kept). A row equal to an earlier one in every
-    ACTIONS column is dropped and counted in ``duplicates_dropped``.
+    account_id"); a control character (NUL, ESC, a line break, ...) in ``account_id``,
+    ``action_id`` or ``parent_id`` ("control character in account_id", ...); a missing or
+    unparsable ``timestamp`` ("missing timestamp", "unparsable timestamp"; a number or date
+    beyond the years 1678-2261: "timestamp out of range (years 1678-2261)"); an
+    ``action_type`` not in the list above ("unknown action_type"); a repost, reply or quote
+    without ``parent_id`` ("repost without parent_id", ...); and an ``action_id`` seen before
+    with different content ("duplicate action_id with different content"; the first in input
+    order is kept). A row equal to an earlier one in every ACTIONS column is dropped and
+    counted in ``duplicates_dropped``.
+
+    A whole file is refused (:class:`InputError` naming it, and the row and column where they
+    apply) when it is not a regular file, cannot be read or decompressed (truncated ``.gz``),
+    is not UTF-8 (the first undecodable cell is named), has a header with NUL bytes (UTF-16),
+    has a row with more or fewer cells than the header, or has a quoted CSV value that is never
+    closed (it would swallow every later row). CSV rows are numbered as a spreadsheet shows
+    them: blank lines count. In JSON, a ``\\uD83D`` escape without its partner (half an emoji)
+    becomes U+FFFD, with a warning.
 
     Examples
     --------

@@ -416,6 +416,9 @@ class _CsvSource(Source):
                           row=row)
 
 
+_NOT_LINE_END = re.compile(rb"[^\r\n]")
+
+
 class _ScanningStream:
     """A read-only file object over a pyarrow stream that notes, as the CSV reader pulls the
     bytes through, how many quote characters there are and whether a blank line is followed by
@@ -437,18 +440,18 @@ class _ScanningStream:
         return data
 
     def _scan_blank(self, data: bytes) -> None:
-        joined = self._tail + data
-        if self._pending_blank and data.strip(b"\r\n"):
+        if not self._pending_blank:
+            edge = self._tail + data[:2]  # a blank line split across two reads
+            found = [at - len(self._tail) for at in (edge.find(b"\n\n"), edge.find(b"\n\r\n"))
+                     if at >= 0]
+            found += [at for at in (data.find(b"\n\n"), data.find(b"\n\r\n")) if at >= 0]
+            if not found:
+                self._tail = (self._tail + data[-2:])[-2:]
+                return
+            self._pending_blank = True
+            data = data[max(min(found), 0):]
+        if _NOT_LINE_END.search(data):  # rows follow the blank line
             self.inner_blank_line = True
-            return
-        for blank in (b"\n\n", b"\n\r\n"):
-            at = joined.find(blank)
-            if at >= 0:
-                if joined[at:].strip(b"\r\n"):
-                    self.inner_blank_line = True
-                    return
-                self._pending_blank = True
-        self._tail = joined[-2:]
 
     def readable(self) -> bool:
         return True
