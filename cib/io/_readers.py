@@ -13,12 +13,14 @@ the record index + 1.
 from __future__ import annotations
 
 import bz2
+import codecs
 import csv
 import gzip
 import io
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -396,6 +398,10 @@ class _CsvSource(Source):
 
         row = None
         stream = _open_binary(self.path, self.compression, self.display)
+        # pyarrow decodes the bad row's text before calling the handler; when it is not UTF-8
+        # that fails inside pyarrow and would be printed to stderr as an "Exception ignored"
+        # traceback. Keep it quiet: the row number then comes from the message.
+        hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
         try:  # again, single-threaded, to learn the row number
             pacsv.read_csv(stream, **self._options(include, False, handler))
         except pa.ArrowInvalid as again:
@@ -403,6 +409,7 @@ class _CsvSource(Source):
         except Exception:  # pragma: no cover - keep the first message
             pass
         finally:
+            sys.unraisablehook = hook
             stream.close()
         if bad and bad[0].number is not None and bad[0].number >= 0:
             row = int(bad[0].number)
@@ -529,8 +536,8 @@ class _JsonSource(Source):
         self._bytes()
         assert self._data is not None
         head = self._data.lstrip()[:1]
-        if head == b"[" or not head:
-            self._python()
+        if head == b"[" or not head or not _is_utf8(self._data):
+            self._python()  # the exact reader; it names the line that is not UTF-8
             return
         try:
             table = pajson.read_json(pa.BufferReader(self._data),
@@ -738,6 +745,19 @@ def _json_problem(exc: Exception) -> str:
         return str(exc)
     col = getattr(exc, "colno", None)
     return f"{msg} (character {col} of the line)" if col else msg
+
+
+def _is_utf8(data: bytes, block: int = 1 << 24) -> bool:
+    """Whether ``data`` is valid UTF-8 (pyarrow's JSON reader does not check it), decoded block
+    by block so that no copy of the whole text is made."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(data), block):
+            decoder.decode(view[start:start + block], final=start + block >= len(data))
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _first_line(data: bytes) -> int:
