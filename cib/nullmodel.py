@@ -49,11 +49,56 @@ def benjamini_hochberg(p: np.ndarray, m: float | None = None) -> np.ndarray:
     return out
 
 
-def _popularity_bins(kind_of_group: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """Popularity bin per object: exact up to 16 traces, quarter-octave bins above, per kind."""
+MIN_BIN_OBJECTS = 50
+
+
+def _popularity_bins(kind_of_group: np.ndarray, size: np.ndarray,
+                     min_objects: int = MIN_BIN_OBJECTS) -> np.ndarray:
+    """Popularity bin per object, per kind: exact popularity up to 16 traces, quarter-octave bins
+    above; then adjacent bins are pooled, from the least popular up, until each holds at least
+    ``min_objects`` objects that have pairs (a bin that only a group's own posts fill would
+    otherwise only be compared with itself). Objects with fewer than two traces form their own bin.
+
+    Examples
+    --------
+    >>> sizes = np.array([2] * 60 + [6] * 15 + [7] * 40)
+    >>> b = _popularity_bins(np.zeros(sizes.size, dtype=int), sizes)
+    >>> len(set(b[:60])), bool(b[60] == b[-1]), bool(b[0] != b[-1])
+    (1, True, True)
+    """
     size = np.asarray(size, dtype=np.float64)
-    b = np.where(size <= 16, size, 16 + np.floor(4 * np.log2(np.maximum(size, 1) / 16.0)))
-    return np.asarray(kind_of_group, dtype=np.int64) * 10_000 + b.astype(np.int64)
+    kind = np.asarray(kind_of_group, dtype=np.int64)
+    fine = np.where(size <= 16, size, 16 + np.floor(4 * np.log2(np.maximum(size, 1) / 16.0)))
+    fine = kind * 10_000 + fine.astype(np.int64)
+    out = fine.copy()
+    if size.size == 0:
+        return out
+    keys, inverse, counts = np.unique(fine, return_inverse=True, return_counts=True)
+    merged = keys.copy()
+    start = 0
+    while start < keys.size:
+        k = keys[start] // 10_000
+        stop, total = start, 0
+        # pool consecutive fine bins of this kind until the pool is big enough
+        while stop < keys.size and keys[stop] // 10_000 == k:
+            if keys[stop] % 10_000 < 2:  # objects with < 2 traces: no pairs, keep apart
+                break
+            total += counts[stop]
+            stop += 1
+            if total >= min_objects:
+                break
+        if stop == start:  # a bin of single-trace objects
+            stop = start + 1
+        else:
+            # a thin tail at the end of this kind joins the previous pool
+            tail_end = stop
+            while tail_end < keys.size and keys[tail_end] // 10_000 == k:
+                tail_end += 1
+            if tail_end > stop and counts[stop:tail_end].sum() < min_objects:
+                stop = tail_end
+        merged[start:stop] = keys[start]
+        start = stop
+    return merged[inverse]
 
 
 def internal_weight(group: np.ndarray, cluster: np.ndarray, account: np.ndarray,

@@ -42,7 +42,7 @@ def test_lockstep_edges_significant_and_viral_pairs_not():
     sig = edge_significance(cand, tr, window=60, min_weight=2, fdr_runs=10)
     is_group = sig["account_u"].str.startswith("g") & sig["account_v"].str.startswith("g")
     assert is_group.sum() == 6
-    assert (sig.loc[is_group, "p_value"] < 1e-6).all()
+    assert (sig.loc[is_group, "p_value"] < 1e-4).all()
     assert (sig.loc[is_group, "q_value"] <= 1 / 11).all()
     # organic pairs co-reposting the viral posts within the window are not significant
     assert (sig.loc[~is_group, "q_value"] > 0.05).all()
@@ -84,3 +84,29 @@ def test_benjamini_hochberg():
     q = benjamini_hochberg(np.array([0.001, 0.01, 0.02, 0.9]))
     assert q.tolist() == pytest.approx([0.004, 0.02, 0.02 * 4 / 3, 0.9])
     assert benjamini_hochberg(np.array([0.01]), m=100)[0] == pytest.approx(1.0)
+
+
+def test_group_with_its_own_popularity_class_is_still_found():
+    # 6 bots push 15 posts that only they share (6 shares each, within seconds); no organic post
+    # has exactly 6 shares. Popularity bins too thin to hold other objects must be pooled with
+    # their neighbours, or the null model would only swap the group's lockstep with itself.
+    rng = np.random.default_rng(3)
+    rows = []
+    organic = [f"o{i:03d}" for i in range(150)]
+    for p in range(400):
+        size = int(rng.choice([3, 4, 5, 7, 8, 9]))
+        t0 = p * 2000
+        for acc in rng.choice(organic, size=size, replace=False):
+            rows.append((acc, int(t0 + rng.exponential(4000)), "repost", f"p{p}"))
+    bots = [f"b{i}" for i in range(6)]
+    for k in range(15):
+        t0 = 5_000 + k * 40_000
+        for acc in bots:
+            rows.append((acc, t0 + int(rng.integers(0, 15)), "repost", f"push{k}"))
+    tr = make_traces(rows)
+    pairs = coactions(tr, 60)
+    cand = threshold_edges(combine_edges(edges_per_kind(pairs, tr), pairs), 2)
+    sig = edge_significance(cand, tr, window=60, min_weight=2, fdr_runs=10)
+    bot = sig["account_u"].str.startswith("b") & sig["account_v"].str.startswith("b")
+    assert bot.sum() == 15
+    assert (sig.loc[bot, "q_value"] <= 0.01).all()
