@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 from .coaction import coactions, combine_edges, edges_per_kind, reference_coactions
 from .communities import find_communities
-from .compat import run_coortweet
+from .compat import run_cnt, run_coortweet
 from .datasets import simulate
 from .errors import CibError, InputError, OutputError, ParameterError
 from .evaluate import evaluate
@@ -41,6 +41,7 @@ __all__ = [
     "to_networkx",
     "find_communities",
     "run_coortweet",
+    "run_cnt",
     "cluster_pvalues",
     "simulate",
     "evaluate",
