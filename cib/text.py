@@ -33,7 +33,6 @@ text with no near-duplicate gets ``"nd:" + text_fingerprint(text)``.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pandas as pd

@@ -707,7 +707,7 @@ class _JsonSource(Source):
                 continue
             try:
                 value = json.loads(raw)
-            except UnicodeDecodeError as exc:
+            except UnicodeDecodeError:
                 raise InputError("cannot be decoded as UTF-8 text", file=self.display,
                                  row=lineno) from None
             except ValueError as exc:
