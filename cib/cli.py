@@ -428,7 +428,7 @@ def demo(ctx, out, data_dir, seed):
                    "pair that co-retweeted once within 60 s.\n cib keeps pairs that co-retweeted "
                    "at least 2 distinct posts, and reports them only beyond chance.)")
     if not quiet:
-        click.echo(f"\n== simulated: organic accounts plus planted coordinated groups")
+        click.echo("\n== simulated: organic accounts plus planted coordinated groups")
     det = _run_detect([str(sim_actions)], Path(out) / "simulated", "generic", None, "skip",
                       "60s", None, 2, "leiden", 1.0, seed, 100, 0.05, quiet)
     scores = evaluate(det.members, det.clusters, read_truth(sim / "truth.csv"))

@@ -76,7 +76,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, OutputError
-from .export import CSV_FORMULA_PREFIXES, neutralize_frame
+from .export import CSV_FORMULA_PREFIXES, _fsync_dir, neutralize_frame
 from .scoring import stable_id as _stable_id
 
 __all__ = [
@@ -538,19 +538,6 @@ def _write_all(fh: Any, data: bytes) -> None:
     fh.write(data)
     fh.flush()
     os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _replace_with(path: Path, write: Any) -> None:
