@@ -225,3 +225,25 @@ def test_text_traces_drop_in():
     by2 = dict(zip(tr2["action_id"], tr2["object_id"]))
     assert by2["a6"] == by2["a7"] == "nd:" + text_fingerprint("exactly10c")
     assert text_traces(actions.iloc[:0]).empty
+
+
+@pytest.mark.shared
+def test_real_troll_tweets_copypasta():
+    """IRA tweets (English and Russian): identical texts always share a group, near-duplicates
+    with small edits join them, and groups stay much smaller than the corpus."""
+    from conftest import shared_file
+
+    from cib.io import read_actions
+
+    path = shared_file("real", "ira538-election2016", "ira_tweets_2016-10-01_2016-11-15.csv.gz")
+    actions, _, _ = read_actions(path, mapping="account_id=author_id,timestamp=timestamp,text=content")
+    texts = actions["text"].dropna().head(20000)
+    groups = near_duplicate_groups(texts)
+    norm = texts.map(normalize_text)
+    ok = groups.notna()
+    # identical normalised texts -> one group
+    assert (pd.DataFrame({"n": norm[ok], "g": groups[ok]}).groupby("n")["g"].nunique() == 1).all()
+    # near-duplicates merge distinct texts, but nothing collapses into a giant group
+    per_group = pd.DataFrame({"n": norm[ok], "g": groups[ok]}).drop_duplicates().groupby("g").size()
+    assert (per_group > 1).sum() >= 10
+    assert per_group.max() < 0.01 * len(texts)
