@@ -219,12 +219,15 @@ def _input_warnings(actions, stats) -> list[str]:
 
 def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
                 seed, n_null, alpha, quiet, edge_fdr=0.01, fdr_runs=20, review=None,
-                pseudonymize=None, text_match="near", text_threshold=0.8):
+                pseudonymize=None, text_match="near", text_threshold=0.8, max_partners=None,
+                memory_budget=None):
+    from .coaction._engine import parse_memory_budget
     from .export import check_output_dir
     from .io import read_actions
     from .pipeline import detect
 
     check_output_dir(out)
+    parse_memory_budget(memory_budget)  # fail on a bad size before reading
     if pseudonymize is not None:
         _check_shareable(out, review)
     if review:
@@ -246,6 +249,7 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
     det = detect(actions, window=window, kinds=kinds, min_weight=min_weight, method=method,
                  resolution=resolution, seed=seed, n_null=n_null, alpha=alpha, edge_fdr=edge_fdr,
                  fdr_runs=fdr_runs, text_match=text_match, text_threshold=text_threshold,
+                 max_partners=max_partners, memory_budget=memory_budget,
                  rejects=rejects, input_stats=stats)
     det.manifest["timings_s"]["read"] = round(stats.get("read_seconds", 0.0), 4)
     det.manifest["command"] = "cib detect"
@@ -296,6 +300,13 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 @click.option("--on-error", default="skip", show_default=True, type=click.Choice(["skip", "fail"]),
               help="Bad rows: skip them (listed in rejects.csv) or stop at the first.")
 @_detect_options
+@click.option("--max-partners", default=None, type=click.IntRange(min=1), metavar="L",
+              help="Pair each share only with the next L shares of the same object in the "
+                   "window (off: exact). Bounds the work on viral objects; the pairs left out "
+                   "are counted in the summary and manifest.")
+@click.option("--memory-budget", default=None, metavar="SIZE",
+              help="Bound on the co-actions materialised as evidence, e.g. 4G, 512M "
+                   "[default: 4G]. Aggregation never materialises co-actions.")
 @click.option("--compat", default=None, type=click.Choice(["coortweet", "cnt"]),
               help="Reproduce a peer tool's answer instead of cib's (see README).")
 @click.option("--min-participation", default=2, show_default=True, type=int,
@@ -319,9 +330,9 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 @click.pass_context
 @handle_errors
 def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
-           seed, n_null, alpha, edge_fdr, fdr_runs, text_match, text_threshold, compat,
-           min_participation, edge_weight, networks, min_edge_weight, keep_empty_urls, review,
-           pseudonymize):
+           seed, n_null, alpha, edge_fdr, fdr_runs, text_match, text_threshold, max_partners,
+           memory_budget, compat, min_participation, edge_weight, networks, min_edge_weight,
+           keep_empty_urls, review, pseudonymize):
     """Find coordinated groups in INPUT files (CSV, TSV, Parquet, JSON lines; globs allowed).
 
     Writes clusters, members, edges and evidence (CSV and Parquet), graph.gexf, graph.graphml,
@@ -341,7 +352,8 @@ def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
         return
     _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
                 seed, n_null, alpha, quiet, edge_fdr, fdr_runs, review=review,
-                pseudonymize=pseudonymize, text_match=text_match, text_threshold=text_threshold)
+                pseudonymize=pseudonymize, text_match=text_match, text_threshold=text_threshold,
+                max_partners=max_partners, memory_budget=memory_budget)
 
 
 def _run_cnt(inputs, out, fmt, mapping, on_error, window, networks, min_edge_weight,

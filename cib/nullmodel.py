@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .coaction._join import pair_indices
+from .coaction._engine import CodedTraces, SortedTraces
+from .coaction._kernel import aggregate_edges, sort_order
 from .params import check_number, parse_duration
-from .schema import to_epoch_ns
 
 
 def benjamini_hochberg(p: np.ndarray, m: float | None = None) -> np.ndarray:
@@ -101,6 +101,33 @@ def _popularity_bins(kind_of_group: np.ndarray, size: np.ndarray,
     return merged[inverse]
 
 
+class _InternalWeight:
+    """Per cluster, the number of distinct (account pair, object) co-actions among its members,
+    for any time array: the group and cluster codes are sorted out once, each call runs the
+    aggregation kernel (no co-action is materialised)."""
+
+    def __init__(self, group: np.ndarray, cluster: np.ndarray, account: np.ndarray,
+                 n_clusters: int, window_ns: int) -> None:
+        key = np.asarray(group, dtype=np.int64) * (n_clusters + 1) + np.asarray(cluster, np.int64)
+        self.key = np.unique(key, return_inverse=True)[1].astype(np.int64) if key.size else key
+        acc = np.asarray(account, dtype=np.int64)
+        self.account = acc
+        self.cluster_of = np.zeros(int(acc.max()) + 1 if acc.size else 0, dtype=np.int64)
+        self.cluster_of[acc] = cluster
+        self.n_clusters = n_clusters
+        self.window = int(window_ns)
+
+    def __call__(self, time: np.ndarray) -> np.ndarray:
+        if self.key.size == 0:
+            return np.zeros(self.n_clusters, dtype=np.int64)
+        order = sort_order(self.key, time)
+        e = aggregate_edges(self.key[order], np.asarray(time, np.int64)[order],
+                            self.account[order], self.window, None)
+        u = e["u"].astype(np.int64)
+        return np.bincount(self.cluster_of[u], weights=e["weight"],
+                           minlength=self.n_clusters)[:self.n_clusters].astype(np.int64)
+
+
 def internal_weight(group: np.ndarray, cluster: np.ndarray, account: np.ndarray,
                     time: np.ndarray, n_clusters: int, window_ns: int) -> np.ndarray:
     """Per cluster, the number of distinct (account pair, object) co-actions among its members.
@@ -108,65 +135,23 @@ def internal_weight(group: np.ndarray, cluster: np.ndarray, account: np.ndarray,
     ``group`` codes (kind, object). All arrays are aligned, one entry per trace of a clustered
     account; they need not be sorted.
     """
-    if group.size == 0:
-        return np.zeros(n_clusters, dtype=np.int64)
-    order = np.lexsort((account, time, cluster, group))
-    key = group[order] * (n_clusters + 1) + cluster[order]
-    t = time[order]
-    acc = account[order]
-    i, j = pair_indices(key, t, window_ns)
-    keep = acc[i] != acc[j]
-    i, j = i[keep], j[keep]
-    if i.size == 0:
-        return np.zeros(n_clusters, dtype=np.int64)
-    u = np.minimum(acc[i], acc[j])
-    v = np.maximum(acc[i], acc[j])
-    triples = np.unique(np.stack([key[i], u, v]), axis=1)
-    cl = triples[0] % (n_clusters + 1)
-    return np.bincount(cl, minlength=n_clusters)[:n_clusters].astype(np.int64)
+    return _InternalWeight(group, cluster, account, n_clusters, window_ns)(time)
 
 
-class _Coded:
-    """TRACES coded once as integers: the common ground of the edge tests and the null runs."""
+class _Coded(CodedTraces):
+    """TRACES coded once as integers, with popularity bins and the account x object incidence:
+    the common ground of the edge tests and the null runs."""
 
     def __init__(self, traces: pd.DataFrame) -> None:
         from scipy import sparse
 
-        kind_codes, _ = pd.factorize(traces["kind"], sort=True)
-        obj_codes, objects = pd.factorize(traces["object_id"], sort=True)
-        gkey = kind_codes.astype(np.int64) * (len(objects) + 1) + obj_codes
-        group, gvals = pd.factorize(gkey, sort=True)
-        self.group = group.astype(np.int64)
-        self.group_kind = (np.asarray(gvals, dtype=np.int64) // (len(objects) + 1))
-        self.group_object = np.asarray(objects, dtype=object)[np.asarray(gvals, dtype=np.int64) % (len(objects) + 1)]
-        self.kind_names = np.asarray(pd.factorize(traces["kind"], sort=True)[1], dtype=object)
-        acc, accounts = pd.factorize(traces["account_id"], sort=True)
-        self.account = acc.astype(np.int64)
-        self.action = pd.factorize(traces["action_id"], sort=True)[0].astype(np.int64)
-        self.accounts = pd.Index(np.asarray(accounts, dtype=object))
-        self.time = to_epoch_ns(traces["timestamp"])
-        self.n_groups = len(gvals)
-        self.n = np.bincount(self.group, minlength=self.n_groups).astype(np.float64)
+        super().__init__(traces)
         self.bins = _popularity_bins(self.group_kind, self.n)
         _, self.bin_code = np.unique(self.bins, return_inverse=True)
         ones = np.ones(len(self.group))
         self.incidence = sparse.csr_matrix((ones, (self.account, self.group)),
                                            shape=(len(self.accounts), self.n_groups))
         self.incidence.sum_duplicates()
-
-    def pairs(self, time: np.ndarray, window_ns: int):
-        """(group, u, v, action_u, action_v) of every co-action pair (u < v account codes)."""
-        order = np.lexsort((self.account, time, self.group))
-        g, t, acc, act = self.group[order], time[order], self.account[order], self.action[order]
-        i, j = pair_indices(g, t, window_ns)
-        keep = acc[i] != acc[j]
-        i, j = i[keep], j[keep]
-        swap = acc[i] > acc[j]
-        u = np.where(swap, acc[j], acc[i])
-        v = np.where(swap, acc[i], acc[j])
-        au = np.where(swap, act[j], act[i])
-        av = np.where(swap, act[i], act[j])
-        return g[i], u, v, au, av
 
     @staticmethod
     def events(u: np.ndarray, v: np.ndarray, au: np.ndarray, av: np.ndarray):
@@ -185,31 +170,11 @@ class _Coded:
         idx = np.flatnonzero(start)
         return u[idx], v[idx], np.diff(np.append(idx, u.size)).astype(np.int64)
 
-    def weights(self, g: np.ndarray, u: np.ndarray, v: np.ndarray):
-        """Per account pair: the number of distinct objects co-acted on."""
-        if g.size == 0:
-            e = np.empty(0, np.int64)
-            return e, e, e
-        order = np.lexsort((g, v, u))
-        g, u, v = g[order], u[order], v[order]
-        new = np.ones(g.size, dtype=bool)
-        new[1:] = (g[1:] != g[:-1]) | (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-        u, v = u[new], v[new]
-        start = np.ones(u.size, dtype=bool)
-        start[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-        idx = np.flatnonzero(start)
-        w = np.diff(np.append(idx, u.size))
-        return u[idx], v[idx], w.astype(np.int64)
-
-    def chance(self, g: np.ndarray, u: np.ndarray, v: np.ndarray, tested_u: np.ndarray,
-               tested_v: np.ndarray) -> np.ndarray:
-        """Per object, the pooled chance that two of its shares fall within the window, leaving
-        out the co-actions of the pairs under test (see :func:`pair_chance`)."""
-        n_acc = len(self.accounts)
-        key = u * n_acc + v
-        tested = np.isin(key, tested_u * n_acc + tested_v)
-        pairs = np.bincount(g[~tested], minlength=self.n_groups).astype(np.float64)
-        removed = np.bincount(g[tested], minlength=self.n_groups).astype(np.float64)
+    def chance(self, pairs: np.ndarray, removed: np.ndarray) -> np.ndarray:
+        """Per object, the pooled chance that two of its shares fall within the window:
+        ``pairs`` co-actions per group, of which ``removed`` belong to the pairs under test and
+        are left out (see :func:`pair_chance`)."""
+        pairs = pairs - removed
         possible = self.n * (self.n - 1) / 2.0 - removed
         nb = int(self.bin_code.max()) + 1 if self.n_groups else 0
         pooled_pairs = np.bincount(self.bin_code, weights=pairs, minlength=nb)
@@ -233,6 +198,33 @@ class _Coded:
         p = poisson.sf(weight.astype(np.float64) - 1, np.maximum(expected, 1e-12))
         return n_common.astype(np.int64), expected, p
 
+    def test(self, st: SortedTraces, tu: np.ndarray, tv: np.ndarray, weight: np.ndarray | None,
+             per_group: np.ndarray | None = None, selected: tuple | None = None) -> dict:
+        """Test the account pairs ``(tu, tv)`` (codes, ``tu < tv``) on the traces in the order
+        ``st``: the chance of every object with their own co-actions left out, the distinct
+        events behind each pair, and the p-values of ``min(weight, events)``."""
+        if per_group is None:
+            per_group = st.trace_partners()[0]
+        i, j = st.select(pairs=(tu, tv), what="co-actions of tested edges") \
+            if selected is None else selected
+        ai, aj = self.account[i], self.account[j]
+        swap = ai > aj
+        u = np.where(swap, aj, ai)
+        v = np.where(swap, ai, aj)
+        au = np.where(swap, self.action[j], self.action[i])
+        av = np.where(swap, self.action[i], self.action[j])
+        g = self.group[i]
+        removed = np.bincount(g, minlength=self.n_groups).astype(np.float64)
+        chance = self.chance(per_group, removed)
+        eu, ev, en = self.events(u, v, au, av)
+        n_acc = max(len(self.accounts), 1)
+        events = pd.Series(en, index=eu * n_acc + ev).reindex(tu * n_acc + tv).fillna(0) \
+            .to_numpy(dtype=np.int64)
+        observed = events if weight is None else np.minimum(np.asarray(weight, np.int64), events)
+        n_common, expected, p = self.pvalues(tu, tv, observed, chance)
+        return {"events": events, "n_common": n_common, "expected": expected, "p_value": p,
+                "chance": chance}
+
 
 def pair_chance(traces: pd.DataFrame, window: float | str = 60,
                 exclude: pd.DataFrame | None = None) -> pd.Series:
@@ -250,9 +242,12 @@ def pair_chance(traces: pd.DataFrame, window: float | str = 60,
     """
     w = parse_duration(window, "window", "pair_chance")
     c = _Coded(traces)
-    g, u, v, _, _ = c.pairs(c.time, int(round(w * 1e9)))
+    st = SortedTraces(c, window_ns=int(round(w * 1e9)))
     tu, tv = _pair_codes(c, exclude)
-    chance = c.chance(g, u, v, tu, tv)
+    per_group = st.trace_partners()[0]
+    i, j = st.select(pairs=(tu, tv)) if tu.size else (np.empty(0, np.int64),) * 2
+    removed = np.bincount(c.group[i], minlength=c.n_groups).astype(np.float64)
+    chance = c.chance(per_group, removed)
     index = pd.MultiIndex.from_arrays([c.kind_names[c.group_kind], c.group_object],
                                       names=["kind", "object_id"])
     return pd.Series(chance, index=index, name="chance")
@@ -268,7 +263,9 @@ def _pair_codes(c: _Coded, edges: pd.DataFrame | None) -> tuple[np.ndarray, np.n
 
 
 def edge_significance(edges: pd.DataFrame, traces: pd.DataFrame, window: float | str = 60,
-                      min_weight: float = 2, fdr_runs: int = 20, seed: int = 0) -> pd.DataFrame:
+                      min_weight: float = 2, fdr_runs: int = 20, seed: int = 0, *,
+                      max_partners: int | None = None,
+                      budget_pairs: int | None = None) -> pd.DataFrame:
     """Test every edge's weight against what chance timing would give the pair.
 
     For an account pair, every object both accounts acted on (at any time) is a trial that ends in
@@ -304,6 +301,9 @@ def edge_significance(edges: pd.DataFrame, traces: pd.DataFrame, window: float |
         Null runs for the false discovery rate.
     seed : int, default 0
         Seed of the null runs.
+    max_partners, budget_pairs : optional
+        As given to the co-action engine (:class:`cib.coaction._engine.SortedTraces`); the null
+        runs use the same.
 
     Returns
     -------
@@ -320,42 +320,43 @@ def edge_significance(edges: pd.DataFrame, traces: pd.DataFrame, window: float |
         return out
     window_ns = int(round(w * 1e9))
     c = _Coded(traces)
-    g, u, v, au, av = c.pairs(c.time, window_ns)
+    st = SortedTraces(c, window_ns=window_ns, max_partners=max_partners, budget_pairs=budget_pairs)
     tu, tv = _pair_codes(c, edges)
-    chance = c.chance(g, u, v, tu, tv)
-    eu, ev, en = c.events(u, v, au, av)
-    n_acc = len(c.accounts)
-    ekey = pd.Series(en, index=eu * n_acc + ev)
-    events = ekey.reindex(tu * n_acc + tv).fillna(0).to_numpy(dtype=np.int64)
-    observed = np.minimum(edges["weight"].to_numpy(dtype=np.int64), events)
-    n_common, expected, p = c.pvalues(tu, tv, observed, chance)
-    out["n_events"] = events
-    out["n_common"] = n_common
-    out["expected"] = expected
+    return _significance(c, st, edges, tu, tv, None, None, min_weight, fdr_runs, seed)
+
+
+def _significance(c: _Coded, st: SortedTraces, edges: pd.DataFrame, tu: np.ndarray,
+                  tv: np.ndarray, per_group: np.ndarray | None, selected: tuple | None,
+                  min_weight: float, fdr_runs: int, seed: int) -> pd.DataFrame:
+    """:func:`edge_significance` on coded traces (the pipeline passes the passes it already ran)."""
+    out = edges.copy()
+    res = c.test(st, tu, tv, edges["weight"].to_numpy(dtype=np.int64), per_group, selected)
+    p = res["p_value"]
+    out["n_events"] = res["events"]
+    out["n_common"] = res["n_common"]
+    out["expected"] = res["expected"]
     out["p_value"] = p
     if fdr_runs:
-        out["q_value"] = _null_fdr(c, p, window_ns, min_weight, int(fdr_runs), seed)
+        out["q_value"] = _null_fdr(c, st, p, min_weight, int(fdr_runs), seed)
     else:
         out["q_value"] = benjamini_hochberg(p)
     return out
 
 
-def _null_fdr(c: _Coded, p_observed: np.ndarray, window_ns: int, min_weight: float, runs: int,
+def _null_fdr(c: _Coded, st: SortedTraces, p_observed: np.ndarray, min_weight: float, runs: int,
               seed: int) -> np.ndarray:
     null = TimeSwapNull.from_coded(c)
     rng = np.random.default_rng(seed)
     null_p: list[np.ndarray] = []
     for _ in range(runs):
-        g, u, v, au, av = c.pairs(null.sample(rng), window_ns)
-        cu, cv, cw = c.weights(g, u, v)
-        keep = cw >= min_weight
-        cu, cv, cw = cu[keep], cv[keep], cw[keep]
-        if cu.size:
-            chance = c.chance(g, u, v, cu, cv)
-            eu, ev, en = c.events(u, v, au, av)
-            n_acc = len(c.accounts)
-            ev_of = pd.Series(en, index=eu * n_acc + ev).reindex(cu * n_acc + cv).to_numpy(np.int64)
-            null_p.append(c.pvalues(cu, cv, np.minimum(cw, ev_of), chance)[2])
+        sn = SortedTraces(c, null.sample(rng), window_ns=st.window, max_partners=st.max_partners,
+                          budget_pairs=st.budget, max_selected=st.max_selected,
+                          use_numba=st.numba)
+        e = sn.edges(min_weight)
+        if e["u"].size:
+            cu = e["u"].astype(np.int64)
+            cv = e["v"].astype(np.int64)
+            null_p.append(c.test(sn, cu, cv, e["weight"])["p_value"])
     pooled = np.sort(np.concatenate(null_p)) if null_p else np.empty(0)
     order = np.argsort(p_observed, kind="mergesort")
     ps = p_observed[order]
@@ -422,7 +423,7 @@ class TimeSwapNull:
 
 
 def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str = 60,
-                    n_null: int = 100, seed: int = 0) -> pd.DataFrame:
+                    n_null: int = 100, seed: int = 0, coded: "_Coded | None" = None) -> pd.DataFrame:
     """Test every cluster's internal co-action weight against the null model.
 
     Parameters
@@ -437,6 +438,8 @@ def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str
         Null runs. The smallest attainable p-value is ``1 / (1 + n_null)``.
     seed : int, default 0
         Seed of the null runs.
+    coded : optional
+        The traces already coded (internal; saves coding them again).
 
     Returns
     -------
@@ -468,7 +471,7 @@ def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str
         return out
     window_ns = int(round(w * 1e9))
     cl_index = pd.Series(np.arange(len(cluster_ids)), index=cluster_ids)
-    null = TimeSwapNull(traces)
+    null = TimeSwapNull(traces) if coded is None else TimeSwapNull.from_coded(coded)
 
     acct = traces["account_id"].to_numpy(dtype=object)
     lab = pd.Series(acct).map(labels).to_numpy(dtype=np.float64)
@@ -478,13 +481,14 @@ def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str
     r_account, _ = pd.factorize(pd.Series(acct[sel]), sort=True)
     r_account = r_account.astype(np.int64)
     k = len(cluster_ids)
-    observed = internal_weight(r_group, r_cluster, r_account, null.time[sel], k, window_ns)
+    weigh = _InternalWeight(r_group, r_cluster, r_account, k, window_ns)
+    observed = weigh(null.time[sel])
 
     rng = np.random.default_rng(seed)
     exceed = np.zeros(k, dtype=np.int64)
     total = np.zeros(k, dtype=np.float64)
     for _ in range(int(n_null)):
-        nw = internal_weight(r_group, r_cluster, r_account, null.sample(rng, sel), k, window_ns)
+        nw = weigh(null.sample(rng, sel))
         exceed += nw >= observed
         total += nw
     out["observed"] = observed

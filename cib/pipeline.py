@@ -9,20 +9,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import __version__
-from .coaction import coactions as _coactions
 from .coaction import combine_edges, edges_per_kind, self_repeats
+from .coaction._kernel import DEFAULT_BUDGET_PAIRS
+from .coaction._engine import (BYTES_PER_SELECTED_PAIR, SortedTraces, coaction_frame,
+                               parse_memory_budget)
 from .communities import METHODS, find_communities
 from .graph import threshold_edges, to_igraph, to_networkx
-from .nullmodel import cluster_pvalues, edge_significance
+from .nullmodel import _Coded, _significance, cluster_pvalues
 from .params import check_choice, check_number, parse_duration, parse_kinds
 from .schema import validate_actions
 from .scoring import cluster_table, evidence_table, intra_cluster, member_table
 from .traces import DEFAULT_KINDS, KINDS, build_traces
 
-__all__ = ["Detection", "ClusterView", "detect"]
+__all__ = ["Detection", "ClusterView", "detect", "DEFAULT_MEMORY_BUDGET"]
+
+#: Default bound on the co-actions ``detect`` materialises (see ``memory_budget``).
+DEFAULT_MEMORY_BUDGET = "4G"
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +118,10 @@ class Detection:
     evidence : DataFrame
         EVIDENCE: per cluster, the objects its members co-acted on.
     edges_by_kind : DataFrame
-        EDGES per kind, before the ``min_weight`` threshold.
+        EDGES per kind of the candidate pairs (combined ``weight >= min_weight``).
     coactions : DataFrame
-        COACTIONS (every pair of traces in the window).
+        COACTIONS between members of the same cluster (the evidence). The co-actions of the
+        whole input are never materialised: ``manifest["counts"]["coactions"]`` counts them.
     traces : DataFrame
         TRACES.
     rejects : DataFrame
@@ -209,6 +216,10 @@ class Detection:
                  f"{m.get('graph_accounts', '?')} accounts",
                  f"{len(c)} clusters, {n_flag} flagged as coordinated "
                  f"(p <= {self.manifest.get('parameters', {}).get('alpha', '?')})"]
+        eng = self.manifest.get("engine", {})
+        if eng.get("max_partners") is not None:
+            lines.append(f"max_partners = {eng['max_partners']}: {eng.get('dropped_pairs', 0):,} "
+                         "window pairs left out (not exact; see manifest.json engine)")
         if len(c):
             lines.append("")
             lines.append(f"{'rank':>4} {'cluster':>7} {'accounts':>8} {'score':>8} {'p':>6} "
@@ -292,8 +303,9 @@ def _versions() -> dict[str, str]:
 def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_weight: float = 2,
            method: str = "leiden", resolution: float = 1.0, seed: int = 0, n_null: int = 100,
            alpha: float = 0.05, edge_fdr: float = 0.01, fdr_runs: int = 20, min_text_chars: int = 10,
-           text_match: str = "near", text_threshold: float = 0.8, rejects: pd.DataFrame | None = None,
-           input_stats: dict | None = None) -> Detection:
+           text_match: str = "near", text_threshold: float = 0.8,
+           max_partners: int | None = None, memory_budget: str | int | None = None,
+           rejects: pd.DataFrame | None = None, input_stats: dict | None = None) -> Detection:
     """Find groups of accounts that act in concert.
 
     Runs every stage: traces, the windowed co-action join, edges, the account graph, communities,
@@ -334,6 +346,16 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         normalisation.
     text_threshold : float, default 0.8
         Character-shingle Jaccard similarity of near-duplicate texts.
+    max_partners : int, optional
+        Off by default (exact). When set to ``L``, each trace is paired only with the next ``L``
+        traces of the same object in the window: the work on an object shared by ``k`` accounts
+        in one burst drops from ``k^2/2`` pairs to ``k L``. The pairs it leaves out are counted
+        in the manifest (``engine.dropped_pairs``) and the summary.
+    memory_budget : str or int, optional
+        Bounds the co-actions cib materialises (those behind candidate edges, those within
+        clusters, the numpy fallback's chunks), e.g. ``"4G"`` (default
+        :data:`DEFAULT_MEMORY_BUDGET`). Aggregation itself never materialises co-actions.
+        Beyond it, a clear error says what to change.
     rejects, input_stats : optional
         What :func:`cib.read_actions` returned, carried into the outputs and the manifest.
 
@@ -370,16 +392,37 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     check_number(edge_fdr, "edge_fdr", "detect", low=0, high=1)
     check_number(fdr_runs, "fdr_runs", "detect", low=0, integer=True)
     check_number(min_text_chars, "min_text_chars", "detect", low=0, integer=True)
+    if max_partners is not None:
+        check_number(max_partners, "max_partners", "detect", low=1, integer=True)
+    budget_bytes = parse_memory_budget(DEFAULT_MEMORY_BUDGET if memory_budget is None
+                                       else memory_budget)
+    budget_pairs = max(budget_bytes // BYTES_PER_SELECTED_PAIR, 1)
 
     traces = build_traces(actions, kinds=kinds, min_text_chars=min_text_chars,
                           text_match=text_match, text_threshold=text_threshold)
     lap("traces")
-    pairs = _coactions(traces, w)
+    window_ns = int(round(w * 1e9))
+    coded = _Coded(traces)
+    st = SortedTraces(coded, window_ns=window_ns, max_partners=max_partners,
+                      budget_pairs=min(budget_pairs, DEFAULT_BUDGET_PAIRS), max_selected=budget_pairs)
+    # the candidate edges (weight >= min_weight) without materialising any co-action, and how
+    # many co-actions and co-acting account pairs there are in all
+    cand = st.edges(min_weight)
+    per_group, coacting = st.trace_partners()
+    n_coactions = int(round(float(per_group.sum())))
+    dropped = st.dropped_pairs()
+    cu, cv = cand["u"].astype(np.int64), cand["v"].astype(np.int64)
+    # the co-actions behind the candidate edges: medians, delays, distinct events
+    sel = st.select(pairs=(cu, cv), what="co-actions of candidate edges")
+    cand_pairs = coaction_frame(traces, coded, *sel)
     lap("coaction")
-    by_kind = edges_per_kind(pairs, traces)
-    combined = combine_edges(by_kind, pairs)
-    candidates = edge_significance(threshold_edges(combined, min_weight), traces, window=w,
-                                   min_weight=min_weight, fdr_runs=fdr_runs, seed=seed)
+    by_kind = edges_per_kind(cand_pairs, traces)
+    combined = combine_edges(by_kind, cand_pairs)
+    del cand_pairs
+    cu_ids = coded.account_codes(combined["account_u"])
+    cv_ids = coded.account_codes(combined["account_v"])
+    candidates = _significance(coded, st, combined, cu_ids, cv_ids, per_group, sel, min_weight,
+                               fdr_runs, seed)
     candidates["significant"] = (candidates["q_value"] <= edge_fdr).to_numpy(dtype=bool)
     graph_edges = candidates[candidates["significant"]].reset_index(drop=True)
     lap("edges")
@@ -390,12 +433,18 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     keep = sorted(labels[labels >= 0].unique())
     labels = labels.map({**{c: i for i, c in enumerate(keep)}, -1: -1}).astype("int64")
     lap("communities")
-    pv = cluster_pvalues(traces, labels, window=w, n_null=n_null, seed=seed)
+    pv = cluster_pvalues(traces, labels, window=w, n_null=n_null, seed=seed, coded=coded)
     lap("nullmodel")
+    # the co-actions between members of the same cluster: the evidence
+    lab = np.full(coded.n_accounts, -1, dtype=np.int64)
+    if len(labels):
+        codes = coded.account_codes(labels.index)
+        lab[codes[codes >= 0]] = labels.to_numpy(dtype=np.int64)[codes >= 0]
+    pairs = coaction_frame(traces, coded, *st.select(labels=lab, what="co-actions within clusters"))
     intra = intra_cluster(pairs, labels)
     clusters = cluster_table(labels, graph_edges, intra, traces, pv, window=w, alpha=alpha)
     flagged = set(clusters.loc[clusters["flagged"], "cluster_id"].tolist())
-    members = member_table(graph_edges, labels, traces, pairs, self_repeats(traces), flagged)
+    members = member_table(graph_edges, labels, traces, coacting, self_repeats(traces), flagged)
     evidence = evidence_table(intra, actions)
     edges = candidates.assign(
         cluster_u=candidates["account_u"].map(labels).fillna(-1).astype("int64"),
@@ -413,7 +462,10 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                        "resolution": resolution, "seed": seed, "n_null": n_null, "alpha": alpha,
                        "edge_fdr": edge_fdr, "fdr_runs": fdr_runs,
                        "min_text_chars": min_text_chars, "text_match": text_match,
-                       "text_threshold": text_threshold},
+                       "text_threshold": text_threshold, "max_partners": max_partners,
+                       "memory_budget": memory_budget},
+        "engine": {"numba": bool(st.numba), "budget_pairs": int(st.budget),
+                   "max_partners": max_partners, "dropped_pairs": int(dropped)},
         "seed": seed,
         "versions": _versions(),
         "inputs": stats.get("files", []),
@@ -425,7 +477,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         "counts": {"actions": len(actions), "accounts": int(actions["account_id"].nunique()),
                    "traces": len(traces),
                    "traces_by_kind": {k: int(v) for k, v in traces["kind"].value_counts().sort_index().items()},
-                   "coactions": len(pairs), "edges_all": len(combined),
+                   "coactions": n_coactions, "edges_all": int(cand["n_edges_all"]),
                    "candidate_edges": len(candidates), "graph_edges": len(graph_edges),
                    "graph_accounts": len(members),
                    "clusters": len(clusters), "flagged": len(flagged)},

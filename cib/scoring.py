@@ -47,7 +47,7 @@ def intra_cluster(coactions: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
 
 
 def member_table(graph_edges: pd.DataFrame, labels: pd.Series, traces: pd.DataFrame,
-                 coactions: pd.DataFrame, self_repeats: pd.Series,
+                 coactions: pd.DataFrame | np.ndarray, self_repeats: pd.Series,
                  flagged_clusters: set[int]) -> pd.DataFrame:
     """MEMBERS: one row per account of the (thresholded) graph.
 
@@ -55,6 +55,9 @@ def member_table(graph_edges: pd.DataFrame, labels: pd.Series, traces: pd.DataFr
     (number and popularity-discounted weight of graph edges), ``n_traces``, ``n_coacting_traces``
     (traces in at least one co-action with another account), ``coordination_ratio`` (their share),
     ``self_repeats``, ``in_flagged``.
+
+    ``coactions`` is COACTIONS (every co-action), or a boolean per trace row: whether the trace
+    co-acts with another account (what the engine computes without materialising co-actions).
     """
     accounts = np.array(sorted(set(graph_edges["account_u"]).union(graph_edges["account_v"])),
                         dtype=object)
@@ -67,10 +70,14 @@ def member_table(graph_edges: pd.DataFrame, labels: pd.Series, traces: pd.DataFr
     agg = ends.groupby("a").agg(degree=("weighted", "size"), strength=("weighted", "sum"))
     out = out.join(agg, on="account_id")
     n_tr = traces.groupby("account_id").size()
-    acts = pd.concat([coactions[["account_a", "action_a", "kind", "object_id"]].set_axis(
-                          ["account_id", "action_id", "kind", "object_id"], axis=1),
-                      coactions[["account_b", "action_b", "kind", "object_id"]].set_axis(
-                          ["account_id", "action_id", "kind", "object_id"], axis=1)])
+    if isinstance(coactions, pd.DataFrame):
+        acts = pd.concat([coactions[["account_a", "action_a", "kind", "object_id"]].set_axis(
+                              ["account_id", "action_id", "kind", "object_id"], axis=1),
+                          coactions[["account_b", "action_b", "kind", "object_id"]].set_axis(
+                              ["account_id", "action_id", "kind", "object_id"], axis=1)])
+    else:
+        acts = traces.loc[np.asarray(coactions, dtype=bool),
+                          ["account_id", "action_id", "kind", "object_id"]]
     n_co = acts.drop_duplicates().groupby("account_id").size()
     out["n_traces"] = out["account_id"].map(n_tr).fillna(0).astype("int64")
     out["n_coacting_traces"] = out["account_id"].map(n_co).fillna(0).astype("int64")

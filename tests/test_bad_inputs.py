@@ -485,9 +485,6 @@ def test_viral_object_spread_over_a_week(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the co-action join materialises every pair (~1e9 here); "
-                                        "the memory-bounded engine (DESIGN section 8) is not in the "
-                                        "pipeline yet")
 def test_viral_object_burst_finishes_in_bounded_memory(tmp_path):
     n = 100_000
     rng = np.random.default_rng(2)

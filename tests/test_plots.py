@@ -176,7 +176,7 @@ def test_window_sweep(actions):
     assert (sweep["coactions"].diff().dropna() >= 0).all()
     same = cib.detect(actions, window=60, n_null=5, fdr_runs=3)
     row = sweep.iloc[1]
-    assert row["coactions"] == len(same.coactions)
+    assert row["coactions"] == same.manifest["counts"]["coactions"]
     assert row["candidate_edges"] == len(same.edges)
     assert row["significant_edges"] == int(same.edges["significant"].sum())
     assert row["flagged_clusters"] == len(same.flagged)

@@ -263,19 +263,28 @@ def _nb_window_start(rec, window, cap, p):  # pragma: no cover - compiled
 
 
 @_jit_parallel
-def _nb_edge_rows(rec, window, cap, start, byacc, blocks, n_threads):  # pragma: no cover
-    """Per account ``u``, the number of distinct partner accounts ``v > u``.
+def _nb_edge_rows(rec, window, cap, start, byacc, blocks, min_weight, n_threads):  # pragma: no cover
+    """Per account ``u``: the partner accounts ``v > u`` it shares at least ``min_weight``
+    distinct groups with (``rows``), and all its partners ``v > u`` (``rows_all``).
 
     ``blocks`` cuts the account codes into ranges processed in parallel (``n_threads`` is
-    numba's thread count, for the scratch arrays)."""
+    numba's thread count, for the scratch arrays). The traces of ``u`` are visited in position
+    order, so their groups are non-decreasing: a partner's group changes only on a new object."""
     n = rec.shape[0]
     n_accounts = start.shape[0] - 1
     rows = np.zeros(n_accounts, np.int64)
+    rows_all = np.zeros(n_accounts, np.int64)
     marks = np.full((n_threads, n_accounts), -1, np.int32)  # scratch per thread
+    counts = np.zeros((n_threads, n_accounts), np.int32)
+    lastg = np.zeros((n_threads, n_accounts), np.int64)
     for b in prange(blocks.shape[0] - 1):
-        mark = marks[get_thread_id()]
+        tid = get_thread_id()
+        mark = marks[tid]
+        cnt = counts[tid]
+        lg = lastg[tid]
         for u in range(blocks[b], blocks[b + 1]):
             r = 0
+            ra = 0
             for k in range(start[u], start[u + 1]):
                 p = byacc[k]
                 gp = rec[p, 1] >> 32
@@ -286,19 +295,31 @@ def _nb_edge_rows(rec, window, cap, start, byacc, blocks, n_threads):  # pragma:
                 q = _nb_window_start(rec, window, cap, p)
                 while q < hi and (q <= p or ((rec[q, 1] >> 32) == gp and rec[q, 0] - tp <= window)):
                     v = rec[q, 1] & _LOW32
-                    if v > u and mark[v] != u:
-                        mark[v] = u
-                        r += 1
+                    if v > u:
+                        if mark[v] != u:
+                            mark[v] = u
+                            cnt[v] = 1
+                            lg[v] = gp
+                            ra += 1
+                            if min_weight <= 1:
+                                r += 1
+                        elif lg[v] != gp:
+                            lg[v] = gp
+                            cnt[v] += 1
+                            if cnt[v] == min_weight:
+                                r += 1
                     q += 1
             rows[u] = r
-    return rows
+            rows_all[u] = ra
+    return rows, rows_all
 
 
 @_jit
 def _nb_fill_block(rec, window, cap, start, byacc, obj_weight, rows, out_start, u0, u1, mark,
                    slot, local, lx, out_u, out_v, weight, n_pairs, min_delay, first, last,
-                   weighted):  # pragma: no cover - compiled
-    """The edges of accounts ``u0 <= u < u1``, written at ``out_start[u]``.
+                   weighted, min_weight):  # pragma: no cover - compiled
+    """The edges of accounts ``u0 <= u < u1`` with ``weight >= min_weight``, written at
+    ``out_start[u]``.
 
     ``mark``/``slot`` (one entry per account, ``mark`` starting at -1) map a partner account to
     its row; ``local`` (v, weight, n_pairs, delay, first, last, group, sort word) and ``lx``
@@ -375,6 +396,8 @@ def _nb_fill_block(rec, window, cap, start, byacc, obj_weight, rows, out_start, 
         o = out_start[u]
         for k in range(r):
             s = ws[k] & rmask
+            if lw[s] < min_weight:
+                continue
             out_u[o] = u
             out_v[o] = lv[s]
             weight[o] = lw[s]
@@ -387,16 +410,16 @@ def _nb_fill_block(rec, window, cap, start, byacc, obj_weight, rows, out_start, 
 
 
 @_jit_parallel
-def _nb_fill_edges(rec, window, cap, start, byacc, obj_weight, rows, blocks,
-                   n_threads):  # pragma: no cover - compiled
+def _nb_fill_edges(rec, window, cap, start, byacc, obj_weight, rows, rows_all, blocks,
+                   min_weight, n_threads):  # pragma: no cover - compiled
     """The edges, account-major (module notes), one block of accounts per parallel task."""
     n_accounts = start.shape[0] - 1
     out_start = np.zeros(n_accounts + 1, np.int64)
     max_rows = 1
     for u in range(n_accounts):
         out_start[u + 1] = out_start[u] + rows[u]
-        if rows[u] > max_rows:
-            max_rows = rows[u]
+        if rows_all[u] > max_rows:
+            max_rows = rows_all[u]
     m = out_start[n_accounts]
     out_u = np.empty(m, np.int32)
     out_v = np.empty(m, np.int32)
@@ -415,8 +438,118 @@ def _nb_fill_edges(rec, window, cap, start, byacc, obj_weight, rows, blocks,
         tid = get_thread_id()
         _nb_fill_block(rec, window, cap, start, byacc, obj_weight, rows, out_start, blocks[b],
                        blocks[b + 1], marks[tid], slots[tid], locals_[tid], lxs[tid], out_u,
-                       out_v, weight, n_pairs, min_delay, first, last, weighted)
+                       out_v, weight, n_pairs, min_delay, first, last, weighted, min_weight)
     return out_u, out_v, weight, n_pairs, min_delay, first, last, weighted
+
+
+@_jit_parallel
+def _nb_trace_partners(rec, window, cap, blocks, n_threads):  # pragma: no cover - compiled
+    """Per trace ``p``: co-actions with later traces (``fwd``: partners ``q > p`` in the window
+    with another account), and whether it has any co-action partner at all (``has``)."""
+    n = rec.shape[0]
+    fwd = np.zeros(n, np.int64)
+    has = np.zeros(n, np.bool_)
+    for b in prange(blocks.shape[0] - 1):
+        for p in range(blocks[b], blocks[b + 1]):
+            gp = rec[p, 1] >> 32
+            tp = rec[p, 0]
+            ap = rec[p, 1] & _LOW32
+            hi = n
+            if cap >= 0 and p + cap + 1 < n:
+                hi = p + cap + 1
+            c = 0
+            q = p + 1
+            while q < hi and (rec[q, 1] >> 32) == gp and rec[q, 0] - tp <= window:
+                if (rec[q, 1] & _LOW32) != ap:
+                    c += 1
+                q += 1
+            fwd[p] = c
+            h = c > 0
+            if not h:
+                lo = 0
+                if cap >= 0 and p - cap > 0:
+                    lo = p - cap
+                q = p - 1
+                while q >= lo and (rec[q, 1] >> 32) == gp and tp - rec[q, 0] <= window:
+                    if (rec[q, 1] & _LOW32) != ap:
+                        h = True
+                        break
+                    q -= 1
+            has[p] = h
+    return fwd, has
+
+
+@_jit
+def _nb_select_account(rec, window, cap, start, byacc, u, mark, adj_ptr, adj_idx, label, mode,
+                       out_p, out_q, o, fill):  # pragma: no cover - compiled
+    """The co-actions of account ``u`` with partners ``v > u`` that qualify: ``mode`` 0, ``v``
+    is one of ``adj_idx[adj_ptr[u]:adj_ptr[u + 1]]``; ``mode`` 1, ``label[v] == label[u] >= 0``.
+    Counts them from ``o`` on, writing (earlier position, later position) when ``fill``."""
+    n = rec.shape[0]
+    lu = 0
+    if mode == 0:
+        if adj_ptr[u + 1] == adj_ptr[u]:
+            return o
+        for k in range(adj_ptr[u], adj_ptr[u + 1]):
+            mark[adj_idx[k]] = u
+    else:
+        lu = label[u]
+        if lu < 0:
+            return o
+    for k in range(start[u], start[u + 1]):
+        p = byacc[k]
+        gp = rec[p, 1] >> 32
+        tp = rec[p, 0]
+        hi = n
+        if cap >= 0 and p + cap + 1 < n:
+            hi = p + cap + 1
+        q = _nb_window_start(rec, window, cap, p)
+        while q < hi and (q <= p or ((rec[q, 1] >> 32) == gp and rec[q, 0] - tp <= window)):
+            v = rec[q, 1] & _LOW32
+            if v > u and ((mode == 0 and mark[v] == u) or (mode == 1 and label[v] == lu)):
+                if fill:
+                    if q < p:
+                        out_p[o] = q
+                        out_q[o] = p
+                    else:
+                        out_p[o] = p
+                        out_q[o] = q
+                o += 1
+            q += 1
+    return o
+
+
+@_jit_parallel
+def _nb_select_count(rec, window, cap, start, byacc, blocks, adj_ptr, adj_idx, label, mode,
+                     n_threads):  # pragma: no cover - compiled
+    """Per account, the number of its qualifying co-actions (see :func:`_nb_select_account`)."""
+    n_accounts = start.shape[0] - 1
+    rows = np.zeros(n_accounts, np.int64)
+    marks = np.full((n_threads, n_accounts if mode == 0 else 1), -1, np.int32)
+    dummy = np.empty(0, np.int64)
+    for b in prange(blocks.shape[0] - 1):
+        mark = marks[get_thread_id()]
+        for u in range(blocks[b], blocks[b + 1]):
+            rows[u] = _nb_select_account(rec, window, cap, start, byacc, u, mark, adj_ptr,
+                                         adj_idx, label, mode, dummy, dummy, 0, False)
+    return rows
+
+
+@_jit_parallel
+def _nb_select_fill(rec, window, cap, start, byacc, blocks, adj_ptr, adj_idx, label, mode,
+                    out_start, m, n_threads):  # pragma: no cover - compiled
+    """The qualifying co-actions of the accounts of ``blocks``, account ``u``'s at
+    ``out_start[u]`` (relative to the first account of the blocks)."""
+    n_accounts = start.shape[0] - 1
+    out_p = np.empty(m, np.int64)
+    out_q = np.empty(m, np.int64)
+    marks = np.full((n_threads, n_accounts if mode == 0 else 1), -1, np.int32)
+    for b in prange(blocks.shape[0] - 1):
+        mark = marks[get_thread_id()]
+        for u in range(blocks[b], blocks[b + 1]):
+            _nb_select_account(rec, window, cap, start, byacc, u, mark, adj_ptr, adj_idx, label,
+                               mode, out_p, out_q, out_start[u], True)
+    return out_p, out_q
 
 
 # --------------------------------------------------------------------------------------------
@@ -737,12 +870,20 @@ def _aggregate_numpy(g, t, a, w, ow, cap, budget) -> tuple[np.ndarray, ...]:
             res.n_pairs, res.min_delay, res.first, res.last, res.weighted)
 
 
+def _min_weight(min_weight) -> int:
+    mw = float(min_weight)
+    if not mw >= 1 or mw != mw:
+        raise ValueError(f"min_weight must be >= 1, got {min_weight!r}")
+    return int(np.ceil(mw))  # weights are whole numbers of objects
+
+
 def _aggregate(group, time, account, window, obj_weight, budget_pairs, max_partners,
-               use_numba: bool) -> dict[str, np.ndarray | int]:
+               use_numba: bool, min_weight: float = 1) -> dict[str, np.ndarray | int]:
     g, t, w = _prepare(group, time, window, use_numba)
     a = _prepare_account(account, g.shape[0])
     ow = _obj_weight(obj_weight, g)
     cap = _cap(max_partners)
+    mw = _min_weight(min_weight)
     budget = DEFAULT_BUDGET_PAIRS if budget_pairs is None else int(budget_pairs)
     if budget < 1:
         raise ValueError(f"budget_pairs must be positive, got {budget_pairs!r}")
@@ -750,16 +891,23 @@ def _aggregate(group, time, account, window, obj_weight, budget_pairs, max_partn
         n_accounts = int(a.max()) + 1 if a.size else 0
         start, byacc = _nb_by_account(a, n_accounts)
         rec = _nb_records(g, t, a)
-        rows = _run_parallel(_nb_edge_rows, rec, w, cap, start, byacc, _blocks(start))
-        arrays = _run_parallel(_nb_fill_edges, rec, w, cap, start, byacc, ow, rows,
-                               _blocks(start + np.concatenate(([0], np.cumsum(rows)))))
+        rows, rows_all = _run_parallel(_nb_edge_rows, rec, w, cap, start, byacc, _blocks(start),
+                                       mw)
+        arrays = _run_parallel(_nb_fill_edges, rec, w, cap, start, byacc, ow, rows, rows_all,
+                               _blocks(start + np.concatenate(([0], np.cumsum(rows_all)))), mw)
         del rec
+        n_all = int(rows_all.sum())
         dropped = int(_nb_count_pairs(g, t, w, cap)[1]) if cap >= 0 else 0
     else:
         arrays = _aggregate_numpy(g, t, a, w, ow, cap, budget)
+        n_all = int(arrays[0].shape[0])
+        if mw > 1:
+            keep = arrays[2] >= mw
+            arrays = tuple(x[keep] for x in arrays)
         dropped = _partner_counts_numpy(g, t, w, cap)[1] if cap >= 0 else 0
     out: dict[str, np.ndarray | int] = dict(zip(EDGE_ARRAYS, arrays))
     out["dropped_pairs"] = int(dropped)
+    out["n_edges_all"] = n_all
     return out
 
 
@@ -902,7 +1050,8 @@ def count_edges(group: np.ndarray, time: np.ndarray, account: np.ndarray, window
     a = _prepare_account(account, g.shape[0])
     start, byacc = _nb_by_account(a, int(a.max()) + 1 if a.size else 0)
     rec = _nb_records(g, t, a)
-    rows = _run_parallel(_nb_edge_rows, rec, w, _cap(max_partners), start, byacc, _blocks(start))
+    rows, _ = _run_parallel(_nb_edge_rows, rec, w, _cap(max_partners), start, byacc,
+                            _blocks(start), 1)
     return int(rows.sum())
 
 
@@ -921,7 +1070,8 @@ def count_edges_numpy(group: np.ndarray, time: np.ndarray, account: np.ndarray, 
 
 def aggregate_edges(group: np.ndarray, time: np.ndarray, account: np.ndarray, window: int,
                     obj_weight: np.ndarray | None, budget_pairs: int | None = None,
-                    max_partners: int | None = None) -> dict[str, np.ndarray | int]:
+                    max_partners: int | None = None,
+                    min_weight: float = 1) -> dict[str, np.ndarray | int]:
     """Aggregate the co-actions of sorted traces into undirected account edges.
 
     Parameters
@@ -941,17 +1091,22 @@ def aggregate_edges(group: np.ndarray, time: np.ndarray, account: np.ndarray, wi
         Off by default. When set to ``L``, each trace is paired only with the next ``L`` traces
         of its group (same-account ones count towards ``L``) that are within the window, i.e.
         a window pair ``(i, j)`` is kept only when ``j - i <= L``.
+    min_weight : float, default 1
+        Return only the pairs with ``weight >= min_weight``. The numba kernel filters while it
+        aggregates, so the output holds only those rows: a burst of ``k`` accounts on one object
+        makes ``k^2/2`` pairs of weight 1 that are counted (``n_edges_all``) but never stored.
 
     Returns
     -------
     dict
-        Arrays sorted by ``(u, v)``, one entry per account pair with at least one co-action:
+        Arrays sorted by ``(u, v)``, one entry per account pair with ``weight >= min_weight``:
         ``u`` < ``v`` (int32 account codes), ``weight`` (distinct groups), ``n_pairs``
         (co-action pairs), ``min_delay_ns`` (smallest ``time[j] - time[i]``), ``first_time``
         (smallest time of the earlier trace), ``last_time`` (largest time of the later trace),
         ``weighted`` (float: sum of ``obj_weight`` over the distinct groups); and the int
         ``dropped_pairs``: window pairs (same-account ones included) that ``max_partners`` left
-        out, 0 without a cap.
+        out, 0 without a cap; and the int ``n_edges_all``: account pairs with at least one
+        co-action, before ``min_weight``.
 
     Notes
     -----
@@ -986,14 +1141,16 @@ def aggregate_edges(group: np.ndarray, time: np.ndarray, account: np.ndarray, wi
     1
     """
     return _aggregate(group, time, account, window, obj_weight, budget_pairs, max_partners,
-                      HAVE_NUMBA)
+                      HAVE_NUMBA, min_weight)
 
 
 def aggregate_edges_numpy(group: np.ndarray, time: np.ndarray, account: np.ndarray, window: int,
                           obj_weight: np.ndarray | None, budget_pairs: int | None = None,
-                          max_partners: int | None = None) -> dict[str, np.ndarray | int]:
+                          max_partners: int | None = None,
+                          min_weight: float = 1) -> dict[str, np.ndarray | int]:
     """:func:`aggregate_edges` in pure numpy (chunks of at most ``budget_pairs`` pairs)."""
-    return _aggregate(group, time, account, window, obj_weight, budget_pairs, max_partners, False)
+    return _aggregate(group, time, account, window, obj_weight, budget_pairs, max_partners, False,
+                      min_weight)
 
 
 def kernel_edges(traces: pd.DataFrame, window: float | str = 60, *,

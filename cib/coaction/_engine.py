@@ -1,0 +1,333 @@
+"""The co-action engine of ``cib.detect``: every stage that needs co-actions, without ever
+materialising all of them.
+
+Plain co-action counting materialises every pair of traces in the window; one object shared by
+100,000 accounts within ten minutes makes about 10^9 such pairs, and the null model repeats the
+join twenty times or more. The pipeline only needs:
+
+* the account pairs with ``weight >= min_weight`` (the candidate edges) and, for the manifest,
+  how many account pairs co-acted at all: :meth:`SortedTraces.edges`, the account-major numba
+  kernel that filters by weight while it aggregates;
+* per object, how many co-actions it holds (the chance model of the edge test) and, per trace,
+  whether it co-acts with anyone (``coordination_ratio``): :meth:`SortedTraces.trace_partners`,
+  a counting pass;
+* the co-actions themselves only where they are evidence: between the two accounts of a
+  candidate edge (medians, delays, the edge test's distinct events) and between members of the
+  same cluster (EVIDENCE, ``coactions.csv``): :meth:`SortedTraces.select`, which counts them
+  first and allocates them once.
+
+So the memory is O(traces + accounts + candidate edges + selected co-actions), whatever the
+popularity of an object; the time still grows with the number of window pairs (about two visits
+per pair per pass). ``max_partners`` (off by default) bounds that too, and every pair it cuts is
+counted (``dropped_pairs``) and reported.
+
+Without numba the same functions run on numpy, materialising pairs in chunks of at most
+``budget_pairs``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CibError
+from ..schema import from_epoch_ns, to_epoch_ns
+from . import _kernel as K
+from ._edges import popularity_discount
+
+__all__ = ["CodedTraces", "SortedTraces", "MemoryBudgetError", "coaction_frame",
+           "parse_memory_budget", "BYTES_PER_SELECTED_PAIR"]
+
+#: What one selected co-action costs once it is a COACTIONS row (object columns included).
+BYTES_PER_SELECTED_PAIR = 400
+
+
+class MemoryBudgetError(CibError):
+    """The co-actions that must be materialised do not fit the memory budget."""
+
+
+def parse_memory_budget(value: str | int | float | None, caller: str = "detect") -> int | None:
+    """Bytes from ``"4G"``, ``"512M"``, ``"2GiB"``, ``"1.5GB"`` or a number of bytes; None stays None.
+
+    Examples
+    --------
+    >>> parse_memory_budget("4G"), parse_memory_budget("512MiB"), parse_memory_budget(1000)
+    (4294967296, 536870912, 1000)
+    """
+    from ..errors import ParameterError
+
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value <= 0:
+            raise ParameterError("memory_budget", caller, "a positive size such as '4G'", value)
+        return int(value)
+    text = str(value).strip().upper().replace(" ", "")
+    units = {"": 1, "B": 1, "K": 1024, "KB": 1024, "KIB": 1024, "M": 1024**2, "MB": 1024**2,
+             "MIB": 1024**2, "G": 1024**3, "GB": 1024**3, "GIB": 1024**3, "T": 1024**4,
+             "TB": 1024**4, "TIB": 1024**4}
+    num = text.rstrip("KMGTIB")
+    unit = text[len(num):]
+    try:
+        size = float(num) * units[unit]
+    except (ValueError, KeyError):
+        raise ParameterError("memory_budget", caller, "a size such as '4G', '512M' or bytes",
+                             value) from None
+    if not size > 0:
+        raise ParameterError("memory_budget", caller, "a positive size such as '4G'", value)
+    return int(size)
+
+
+class CodedTraces:
+    """TRACES coded once as integers (group = (kind, object), account, action, time in ns).
+
+    Account codes follow the sorted account ids, group codes the sorted (kind, object_id), so
+    every result is independent of the row order of the input.
+    """
+
+    def __init__(self, traces: pd.DataFrame) -> None:
+        kind_codes, kinds = pd.factorize(traces["kind"], sort=True)
+        obj_codes, objects = pd.factorize(traces["object_id"], sort=True)
+        gkey = kind_codes.astype(np.int64) * (len(objects) + 1) + obj_codes
+        group, gvals = pd.factorize(gkey, sort=True)
+        gvals = np.asarray(gvals, dtype=np.int64)
+        self.group = group.astype(np.int64)
+        self.group_kind = gvals // (len(objects) + 1)
+        self.group_object = np.asarray(objects, dtype=object)[gvals % (len(objects) + 1)]
+        self.kind_names = np.asarray(kinds, dtype=object)
+        acc, accounts = pd.factorize(traces["account_id"], sort=True)
+        self.account = acc.astype(np.int64)
+        self.accounts = pd.Index(np.asarray(accounts, dtype=object))
+        self.action = pd.factorize(traces["action_id"], sort=True)[0].astype(np.int64)
+        self.time = to_epoch_ns(traces["timestamp"])
+        self.n_groups = len(gvals)
+        self.n = np.bincount(self.group, minlength=self.n_groups).astype(np.float64)
+        self._n_obj: np.ndarray | None = None
+
+    @property
+    def n_accounts(self) -> int:
+        return len(self.accounts)
+
+    @property
+    def object_accounts(self) -> np.ndarray:
+        """Distinct accounts per group (the ``n`` of the popularity discount)."""
+        if self._n_obj is None:
+            self._n_obj = K.distinct_accounts_numpy(self.group, self.account, self.n_groups)
+        return self._n_obj
+
+    @property
+    def object_weight(self) -> np.ndarray:
+        """What one distinct object adds to ``weighted``: :func:`popularity_discount`."""
+        return popularity_discount(self.object_accounts)
+
+    def account_codes(self, ids) -> np.ndarray:
+        """Codes of account ids (-1 for unknown ones)."""
+        return self.accounts.get_indexer(pd.Index(np.asarray(ids, dtype=object))).astype(np.int64)
+
+
+class SortedTraces:
+    """The traces of a :class:`CodedTraces` in ``(group, time)`` order for one time array (the
+    observed times, or one null run's), with the engine's passes over them.
+
+    Parameters
+    ----------
+    coded : CodedTraces
+    time : array of int64, optional
+        Times in ns, one per trace row (default: the observed ones).
+    window_ns : int
+        The window, inclusive.
+    max_partners : int, optional
+        Pair each trace only with its next ``max_partners`` traces of the same object in the
+        window (see :func:`cib.coaction._kernel.aggregate_edges`); off by default.
+    budget_pairs : int, optional
+        Most window pairs the numpy fallback materialises at once (its chunks).
+    max_selected : int, optional
+        Most co-actions :meth:`select` may return (:class:`MemoryBudgetError` beyond it, raised
+        after counting and before allocating); default no limit.
+    use_numba : bool, optional
+        Default: numba when importable.
+    """
+
+    def __init__(self, coded: CodedTraces, time: np.ndarray | None = None, *, window_ns: int,
+                 max_partners: int | None = None, budget_pairs: int | None = None,
+                 max_selected: int | None = None, use_numba: bool | None = None) -> None:
+        self.coded = coded
+        time = coded.time if time is None else np.asarray(time, dtype=np.int64)
+        self.numba = K.HAVE_NUMBA if use_numba is None else bool(use_numba) and K.HAVE_NUMBA
+        self.window = int(window_ns)
+        self.cap = K._cap(max_partners)
+        self.max_partners = max_partners
+        self.budget = K.DEFAULT_BUDGET_PAIRS if budget_pairs is None else int(budget_pairs)
+        self.max_selected = max_selected
+        if self.numba:
+            self.order = K.sort_order(coded.group, time)
+        else:
+            self.order = np.lexsort((time, coded.group))
+        self.g = np.ascontiguousarray(coded.group[self.order])
+        self.t = np.ascontiguousarray(time[self.order])
+        self.a = np.ascontiguousarray(coded.account[self.order])
+        self._numba_state: tuple | None = None
+        self._counts: np.ndarray | None = None
+
+    # -- numba structures, built on first use
+    def _state(self) -> tuple:
+        if self._numba_state is None:
+            start, byacc = K._nb_by_account(self.a, self.coded.n_accounts)
+            rec = K._nb_records(self.g, self.t, self.a)
+            self._numba_state = (start, byacc, rec)
+        return self._numba_state
+
+    def _partner_counts(self) -> np.ndarray:
+        """Window partners (same account included, ``max_partners`` applied) per sorted trace."""
+        if self._counts is None:
+            self._counts = K._partner_counts_numpy(self.g, self.t, self.window, self.cap)[0]
+        return self._counts
+
+    def _chunks(self):
+        """The numpy fallback's pairs, in chunks of at most ``budget`` (sorted positions)."""
+        c = self._partner_counts()
+        for i0, i1, _ in K._plan_numpy(self.g, c, self.budget):
+            i, j = K._pairs_from_counts(c[i0:i1], i0)
+            keep = self.a[i] != self.a[j]
+            yield i[keep], j[keep]
+
+    # -- passes
+    def dropped_pairs(self) -> int:
+        """Window pairs ``max_partners`` left out (0 without a cap)."""
+        if self.cap < 0:
+            return 0
+        return int(K._nb_count_pairs(self.g, self.t, self.window, self.cap)[1]) if self.numba \
+            else int(K._partner_counts_numpy(self.g, self.t, self.window, self.cap)[1])
+
+    def edges(self, min_weight: float = 1, obj_weight: np.ndarray | None = None) -> dict:
+        """Account pairs (codes ``u < v``) sharing at least ``min_weight`` distinct objects, with
+        the arrays of :func:`cib.coaction._kernel.aggregate_edges` and ``n_edges_all`` (pairs
+        with any co-action)."""
+        return K._aggregate(self.g, self.t, self.a, self.window, obj_weight, self.budget,
+                            self.max_partners, self.numba, min_weight)
+
+    def trace_partners(self) -> tuple[np.ndarray, np.ndarray]:
+        """Co-actions per group (float64, one per group code) and, per trace row (input
+        order), whether the trace co-acts with another account."""
+        n = self.g.shape[0]
+        if n == 0:
+            return np.zeros(self.coded.n_groups), np.zeros(0, dtype=bool)
+        if self.numba:
+            _, _, rec = self._state()
+            blocks = np.unique(np.linspace(0, n, 64 * K.get_num_threads() + 1).astype(np.int64))
+            fwd, has_sorted = K._run_parallel(K._nb_trace_partners, rec, self.window, self.cap,
+                                              blocks)
+        else:
+            fwd = np.zeros(n, np.int64)
+            has_sorted = np.zeros(n, dtype=bool)
+            for i, j in self._chunks():
+                fwd += np.bincount(i, minlength=n)
+                has_sorted[i] = True
+                has_sorted[j] = True
+        per_group = np.bincount(self.g, weights=fwd, minlength=self.coded.n_groups)
+        has = np.empty(n, dtype=bool)
+        has[self.order] = has_sorted
+        return per_group, has
+
+    def select(self, pairs: tuple[np.ndarray, np.ndarray] | None = None,
+               labels: np.ndarray | None = None, what: str = "co-actions") -> tuple[np.ndarray, np.ndarray]:
+        """The co-actions between the account pairs ``pairs`` (codes, any order), or between
+        accounts with the same label ``>= 0`` (``labels``: one per account code).
+
+        Returns trace row indices ``(i, j)`` (input order), ``i`` the earlier trace (on equal
+        times, the one first in the sorted order), sorted by the sorted position of ``i`` then
+        ``j``. Raises :class:`MemoryBudgetError` when there are more than ``max_selected``.
+        """
+        n_acc = self.coded.n_accounts
+        if (pairs is None) == (labels is None):
+            raise ValueError("give pairs or labels")
+        if pairs is not None:
+            u = np.asarray(pairs[0], dtype=np.int64)
+            v = np.asarray(pairs[1], dtype=np.int64)
+            lo, hi = np.minimum(u, v), np.maximum(u, v)
+            key = np.unique(lo * max(n_acc, 1) + hi)
+            mode = 0
+            lab = np.empty(0, np.int64)
+        else:
+            lab = np.ascontiguousarray(labels, dtype=np.int64)
+            key = np.empty(0, np.int64)
+            mode = 1
+        e = np.empty(0, np.int64)
+        if self.g.shape[0] == 0 or (mode == 0 and key.size == 0):
+            return e, e
+        if self.numba:
+            start, byacc, rec = self._state()
+            if mode == 0:
+                ku = key // n_acc
+                adj_ptr = np.searchsorted(ku, np.arange(n_acc + 1)).astype(np.int64)
+                adj_idx = (key % n_acc).astype(np.int64)
+            else:
+                adj_ptr = adj_idx = e
+            rows = K._run_parallel(K._nb_select_count, rec, self.window, self.cap, start, byacc,
+                                   K._blocks(start), adj_ptr, adj_idx, lab, mode)
+            m = int(rows.sum())
+            self._check_budget(m, what)
+            out_start = np.concatenate(([0], np.cumsum(rows))).astype(np.int64)
+            p, q = K._run_parallel(K._nb_select_fill, rec, self.window, self.cap, start, byacc,
+                                   K._blocks(start + out_start), adj_ptr, adj_idx, lab, mode,
+                                   out_start, m)
+            order = np.lexsort((q, p))
+            p, q = p[order], q[order]
+        else:
+            ps, qs = [], []
+            total = 0
+            for i, j in self._chunks():
+                x, y = self.a[i], self.a[j]
+                if mode == 0:
+                    k = np.minimum(x, y) * n_acc + np.maximum(x, y)
+                    pos = np.clip(np.searchsorted(key, k), 0, key.size - 1)
+                    keep = key[pos] == k
+                else:
+                    keep = (lab[x] == lab[y]) & (lab[x] >= 0)
+                total += int(keep.sum())
+                self._check_budget(total, what)
+                ps.append(i[keep])
+                qs.append(j[keep])
+            p = np.concatenate(ps) if ps else e
+            q = np.concatenate(qs) if qs else e
+        return self.order[p], self.order[q]
+
+    def _check_budget(self, m: int, what: str) -> None:
+        if self.max_selected is not None and m > self.max_selected:
+            raise MemoryBudgetError(
+                f"{m:,} {what} would have to be materialised, more than the memory budget allows "
+                f"({self.max_selected:,} co-actions); raise --memory-budget, or bound the work "
+                "with --max-partners or a larger --min-weight")
+
+
+def coaction_frame(traces: pd.DataFrame, coded: CodedTraces, i: np.ndarray,
+                   j: np.ndarray) -> pd.DataFrame:
+    """COACTIONS rows for trace row pairs ``(i, j)`` (``i`` the earlier), in the order of
+    :func:`cib.coaction.coactions`."""
+    from ._join import _empty
+
+    if i.size == 0:
+        return _empty()
+    kind = traces["kind"].to_numpy(dtype=object)
+    obj = traces["object_id"].to_numpy(dtype=object)
+    acc = coded.accounts.to_numpy(dtype=object)
+    act = traces["action_id"].to_numpy(dtype=object)
+    tm = coded.time
+    ai, aj = coded.account[i], coded.account[j]
+    # on equal times the account with the smaller id comes first (as coactions() sorts)
+    swap = (tm[i] == tm[j]) & (ai > aj)
+    i2 = np.where(swap, j, i)
+    j2 = np.where(swap, i, j)
+    out = pd.DataFrame({
+        "kind": kind[i2],
+        "object_id": obj[i2],
+        "account_a": acc[coded.account[i2]],
+        "account_b": acc[coded.account[j2]],
+        "action_a": act[i2],
+        "action_b": act[j2],
+        "time_a": from_epoch_ns(tm[i2]),
+        "time_b": from_epoch_ns(tm[j2]),
+        "delay_s": (tm[j2] - tm[i2]) / 1e9,
+    })
+    return out.sort_values(["kind", "object_id", "time_a", "account_a", "account_b",
+                            "action_a", "action_b"], kind="mergesort", ignore_index=True)

@@ -1,0 +1,178 @@
+"""The co-action engine of ``detect`` (cib.coaction._engine): every pass equals the same figure
+computed from the fully materialised reference join, on random inputs, with numba and with the
+numpy fallback; the memory budget, the max_partners cap and their reports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cib
+from cib.cli import main
+from cib.coaction import combine_edges, edges_per_kind, reference_coactions
+from cib.coaction._engine import (CodedTraces, MemoryBudgetError, SortedTraces, coaction_frame,
+                                  parse_memory_budget)
+from cib.coaction._kernel import HAVE_NUMBA
+from cib.errors import CibError, ParameterError
+from cib.graph import threshold_edges
+
+from _helpers import make_traces
+
+ENGINES = [True, False] if HAVE_NUMBA else [False]
+
+rows_strategy = st.lists(
+    st.tuples(st.sampled_from(list("abcdef")), st.integers(0, 300),
+              st.sampled_from(["repost", "url", "hashtag"]), st.sampled_from(list("pqrs"))),
+    min_size=0, max_size=50)
+
+QUICK = settings(max_examples=60, deadline=None,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _combined_reference(tr, window, min_weight):
+    ref = reference_coactions(tr, window)
+    comb = combine_edges(edges_per_kind(ref, tr), ref)
+    return ref, threshold_edges(comb, min_weight)
+
+
+@QUICK
+@given(rows=rows_strategy, window=st.integers(0, 120), min_weight=st.integers(1, 3),
+       budget=st.sampled_from([None, 1, 7]))
+def test_engine_passes_equal_the_materialised_reference(rows, window, min_weight, budget):
+    # duplicate rows, one-account objects, equal timestamps and dt == window all occur here
+    tr = make_traces(rows)
+    ref, want = _combined_reference(tr, window, min_weight)
+    if ref.empty:
+        ref = coaction_frame(tr, CodedTraces(tr), np.empty(0, int), np.empty(0, int))
+    coded = CodedTraces(tr)
+    acc = coded.accounts
+    for use_numba in ENGINES:
+        s = SortedTraces(coded, window_ns=window * 10**9, budget_pairs=budget or 10**6,
+                         use_numba=use_numba)
+        # candidate edges: weight filtered while aggregating
+        e = s.edges(min_weight)
+        got = pd.DataFrame({"account_u": acc[e["u"]], "account_v": acc[e["v"]],
+                            "weight": e["weight"], "n_pairs": e["n_pairs"]})
+        pd.testing.assert_frame_equal(
+            got.reset_index(drop=True),
+            want[["account_u", "account_v", "weight", "n_pairs"]].reset_index(drop=True),
+            check_dtype=False, check_index_type=False)
+        all_pairs = ref[["account_a", "account_b"]].apply(lambda r: tuple(sorted(r)), axis=1)
+        assert e["n_edges_all"] == all_pairs.nunique()
+        # co-actions per object and co-acting traces
+        per_group, has = s.trace_partners()
+        assert per_group.sum() == len(ref)
+        want_per = ref.groupby(["kind", "object_id"]).size()
+        got_per = pd.Series(per_group, index=pd.MultiIndex.from_arrays(
+            [coded.kind_names[coded.group_kind], coded.group_object]))
+        assert got_per[got_per > 0].sort_index().astype(int).to_dict() == want_per.sort_index().to_dict()
+        in_pairs = set(ref["action_a"]) | set(ref["action_b"])
+        assert set(tr.loc[has, "action_id"]) == in_pairs
+        # the co-actions of the candidate pairs, and of accounts with equal labels
+        i, j = s.select(pairs=(e["u"], e["v"]))
+        frame = coaction_frame(tr, coded, i, j)
+        keys = set(zip(want["account_u"], want["account_v"]))
+        mask = [tuple(sorted(p)) in keys for p in zip(ref["account_a"], ref["account_b"])]
+        pd.testing.assert_frame_equal(frame, ref[np.array(mask, dtype=bool)].reset_index(drop=True),
+                                      check_dtype=False)
+        labels = np.arange(coded.n_accounts) % 2
+        i, j = s.select(labels=labels)
+        frame = coaction_frame(tr, coded, i, j)
+        lab = dict(zip(acc, labels))
+        same = [lab[a] == lab[b] for a, b in zip(ref["account_a"], ref["account_b"])]
+        pd.testing.assert_frame_equal(frame, ref[np.array(same, dtype=bool)].reset_index(drop=True),
+                                      check_dtype=False)
+
+
+def test_min_weight_filters_while_aggregating_a_burst():
+    # 300 accounts share one post within a minute: 44,850 co-acting pairs, none of weight 2
+    rows = [(f"u{k:03d}", k % 60, "repost", "p") for k in range(300)]
+    rows += [("u000", 500, "repost", "q"), ("u001", 501, "repost", "q")]
+    coded = CodedTraces(make_traces(rows))
+    for use_numba in ENGINES:
+        e = SortedTraces(coded, window_ns=60 * 10**9, use_numba=use_numba).edges(2)
+        assert e["n_edges_all"] == 300 * 299 // 2
+        assert e["u"].tolist() == [0] and e["v"].tolist() == [1] and e["weight"].tolist() == [2]
+
+
+def test_select_stops_at_the_memory_budget():
+    rows = [(f"u{k}", k, "repost", "p") for k in range(20)]
+    coded = CodedTraces(make_traces(rows))
+    for use_numba in ENGINES:
+        s = SortedTraces(coded, window_ns=60 * 10**9, max_selected=10, use_numba=use_numba)
+        with pytest.raises(MemoryBudgetError, match="--memory-budget"):
+            s.select(labels=np.zeros(coded.n_accounts, dtype=np.int64))
+
+
+def test_parse_memory_budget():
+    assert parse_memory_budget("1.5G") == int(1.5 * 2**30)
+    assert parse_memory_budget("200 MB") == 200 * 2**20
+    for bad in ("lots", "-1G", 0, "G"):
+        with pytest.raises(ParameterError):
+            parse_memory_budget(bad)
+
+
+def _lockstep(seed=1):
+    from cib.datasets import simulate
+
+    return simulate(n_accounts=300, n_groups=2, seed=seed)[0]
+
+
+def test_detect_equals_the_fully_materialised_pipeline():
+    actions = _lockstep()
+    det = cib.detect(actions, n_null=10, fdr_runs=3)
+    ref, want = _combined_reference(det.traces, 60, 2)
+    cols = ["account_u", "account_v", "weight", "weighted", "n_pairs", "min_delay_s",
+            "median_delay_s", "first_time", "last_time", "kinds"]
+    pd.testing.assert_frame_equal(det.edges[cols], want[cols].reset_index(drop=True))
+    assert det.manifest["counts"]["coactions"] == len(ref)
+    labels = det.members.set_index("account_id")["cluster_id"]
+    from cib.scoring import intra_cluster
+
+    pd.testing.assert_frame_equal(det.cluster_coactions,
+                                  intra_cluster(ref, labels).reset_index(drop=True))
+
+
+def test_max_partners_is_reported_never_silent():
+    actions = _lockstep()
+    det = cib.detect(actions, n_null=5, fdr_runs=2, max_partners=2)
+    eng = det.manifest["engine"]
+    assert eng["max_partners"] == 2 and eng["dropped_pairs"] > 0
+    assert "max_partners" in det.summary() and f"{eng['dropped_pairs']:,}" in det.summary()
+    exact = cib.detect(actions, n_null=5, fdr_runs=2)
+    assert exact.manifest["engine"]["dropped_pairs"] == 0
+    assert "max_partners" not in exact.summary()
+    assert det.manifest["counts"]["coactions"] < exact.manifest["counts"]["coactions"]
+
+
+def test_memory_budget_error_from_api_and_cli(tmp_path):
+    actions = _lockstep()
+    with pytest.raises(CibError, match="memory budget"):
+        cib.detect(actions, n_null=5, fdr_runs=2, memory_budget=1000)
+    path = tmp_path / "a.csv"
+    actions.to_csv(path, index=False)
+    res = CliRunner().invoke(main, ["detect", str(path), "-o", str(tmp_path / "out"),
+                                    "--memory-budget", "1K", "--n-null", "5"])
+    assert res.exit_code == 2, res.output
+    assert "memory budget" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "out").exists()
+    res = CliRunner().invoke(main, ["detect", str(path), "-o", str(tmp_path / "out"),
+                                    "--memory-budget", "lots"])
+    assert res.exit_code == 2 and "memory" in res.output
+
+
+def test_cli_max_partners_lands_in_manifest(tmp_path):
+    import json
+
+    path = tmp_path / "a.csv"
+    _lockstep().to_csv(path, index=False)
+    res = CliRunner().invoke(main, ["detect", str(path), "-o", str(tmp_path / "out"),
+                                    "--max-partners", "3", "--n-null", "5", "--fdr-runs", "2"])
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert m["engine"]["max_partners"] == 3 and m["parameters"]["max_partners"] == 3
+    assert "left out" in res.output
