@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .coaction._engine import CodedTraces, SortedTraces
-from .coaction._kernel import aggregate_edges, sort_order
+from .coaction._kernel import _jit, aggregate_edges, sort_order
 from .params import check_number, parse_duration
 
 
@@ -409,17 +409,100 @@ class TimeSwapNull:
         self.size = np.bincount(self.group, minlength=self.n_groups)
         self.start = np.concatenate([[0], np.cumsum(self.size)[:-1]]).astype(np.int64)
         self.bins = c.bins
-        self._by_bin = np.lexsort((np.arange(self.n_groups), self.bins))
+        self._by_bin = np.lexsort((np.arange(self.n_groups), self.bins)).astype(np.int64)
+        b = self.bins[self._by_bin]
+        self._bin_start = np.flatnonzero(np.concatenate(([True], b[1:] != b[:-1], [True]))) \
+            .astype(np.int64) if self.n_groups else np.zeros(1, np.int64)
+        self._plans: dict[int, tuple] = {}
+
+    def _plan(self, subset: np.ndarray | None) -> tuple:
+        """The traces (all, or the subset) grouped by object, computed once per subset."""
+        key = 0 if subset is None else hash(np.asarray(subset, dtype=bool).tobytes())
+        if key not in self._plans:
+            rows = np.arange(self.group.size) if subset is None else np.flatnonzero(subset)
+            g = self.group[rows]
+            order = np.argsort(g, kind="stable")
+            counts = np.bincount(g, minlength=self.n_groups)
+            gstart = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+            # where each subset trace lands in the output (the subset's own order)
+            self._plans[key] = (order.astype(np.int64), gstart, rows.size)
+        return self._plans[key]
 
     def sample(self, rng: np.random.Generator, subset: np.ndarray | None = None) -> np.ndarray:
-        """Null times (int64 ns) for the traces (or the boolean ``subset`` of them)."""
-        shuffled = np.lexsort((rng.random(self.n_groups), self.bins))
+        """Null times (int64 ns) for the traces (or the boolean ``subset`` of them).
+
+        Each object draws a donor of its popularity bin; its traces get donor times without
+        replacement (a partial Fisher-Yates shuffle of the donor's times) where the donor has
+        enough, with replacement otherwise. One uniform number per trace drives the draw, so the
+        compiled and the plain-Python kernel give identical times."""
+        shuffled = _nb_shuffle_segments(self._by_bin, self._bin_start, rng.random(self.n_groups))
         donor = np.empty(self.n_groups, dtype=np.int64)
         donor[self._by_bin] = shuffled
-        group = self.group if subset is None else self.group[subset]
-        d = donor[group]
-        pos = _draw_positions(rng, group, self.size[d])
-        return self.t_sorted[self.start[d] + pos]
+        order, gstart, n = self._plan(subset)
+        u = rng.random(n)
+        pos = _nb_null_positions(gstart, self.size[donor].astype(np.int64), u,
+                                 int(self.size.max()) if self.size.size else 0)
+        out = np.empty(n, dtype=np.int64)
+        g_sorted = np.repeat(np.arange(self.n_groups), np.diff(gstart))
+        d = donor[g_sorted]
+        out[order] = self.t_sorted[self.start[d] + pos]
+        return out
+
+
+@_jit
+def _nb_shuffle_segments(members, seg_start, u):  # pragma: no cover - compiled
+    """A Fisher-Yates shuffle of each segment ``members[seg_start[b]:seg_start[b + 1]]``."""
+    out = members.copy()
+    for b in range(seg_start.shape[0] - 1):
+        lo = seg_start[b]
+        k = seg_start[b + 1] - lo
+        for x in range(k - 1, 0, -1):
+            y = int(u[lo + x] * (x + 1))
+            if y > x:
+                y = x
+            tmp = out[lo + x]
+            out[lo + x] = out[lo + y]
+            out[lo + y] = tmp
+    return out
+
+
+@_jit
+def _nb_null_positions(gstart, donor_size, u, max_size):  # pragma: no cover - compiled
+    """Per trace (grouped by object), a position in its donor's time list: without replacement
+    (partial Fisher-Yates on a scratch identity, undone afterwards) when the donor has at least
+    as many times as the object has traces, else with replacement."""
+    n = u.shape[0]
+    pos = np.empty(n, np.int64)
+    scratch = np.arange(max(max_size, 1))
+    for g in range(gstart.shape[0] - 1):
+        lo = gstart[g]
+        k = gstart[g + 1] - lo
+        if k == 0:
+            continue
+        m = donor_size[g]
+        if m >= k:
+            for x in range(k):
+                y = x + int(u[lo + x] * (m - x))
+                if y >= m:
+                    y = m - 1
+                tmp = scratch[x]
+                scratch[x] = scratch[y]
+                scratch[y] = tmp
+                pos[lo + x] = scratch[x]
+            for x in range(k - 1, -1, -1):  # undo the swaps: scratch is the identity again
+                y = x + int(u[lo + x] * (m - x))
+                if y >= m:
+                    y = m - 1
+                tmp = scratch[x]
+                scratch[x] = scratch[y]
+                scratch[y] = tmp
+        else:
+            for x in range(k):
+                y = int(u[lo + x] * m)
+                if y >= m:
+                    y = m - 1
+                pos[lo + x] = y
+    return pos
 
 
 def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str = 60,
@@ -495,20 +578,3 @@ def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str
     out["null_mean"] = total / max(int(n_null), 1)
     out["p_value"] = (1.0 + exceed) / (1.0 + n_null)
     return out
-
-
-def _draw_positions(rng: np.random.Generator, group: np.ndarray, donor_size: np.ndarray,
-                    tries: int = 8) -> np.ndarray:
-    """Draw, per trace, a position in its donor's time list, without replacement within a group
-    where the donor has enough times."""
-    pos = np.floor(rng.random(group.size) * donor_size).astype(np.int64)
-    for _ in range(tries):
-        order = np.lexsort((pos, group))
-        g, p = group[order], pos[order]
-        dup = np.zeros(group.size, dtype=bool)
-        dup[1:] = (g[1:] == g[:-1]) & (p[1:] == p[:-1])
-        if not dup.any():
-            break
-        idx = order[dup]
-        pos[idx] = np.floor(rng.random(idx.size) * donor_size[idx]).astype(np.int64)
-    return pos
