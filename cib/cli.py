@@ -220,7 +220,7 @@ def _input_warnings(actions, stats) -> list[str]:
 def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
                 seed, n_null, alpha, quiet, edge_fdr=0.01, fdr_runs=20, review=None,
                 pseudonymize=None, text_match="near", text_threshold=0.8, max_partners=None,
-                memory_budget=None):
+                memory_budget=None, timing=True, timing_bin="60s", timing_min_common=3):
     from .coaction._engine import parse_memory_budget
     from .export import check_output_dir
     from .io import read_actions
@@ -249,7 +249,8 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
     det = detect(actions, window=window, kinds=kinds, min_weight=min_weight, method=method,
                  resolution=resolution, seed=seed, n_null=n_null, alpha=alpha, edge_fdr=edge_fdr,
                  fdr_runs=fdr_runs, text_match=text_match, text_threshold=text_threshold,
-                 max_partners=max_partners, memory_budget=memory_budget,
+                 max_partners=max_partners, memory_budget=memory_budget, timing=timing,
+                 timing_bin=timing_bin, timing_min_common=timing_min_common,
                  rejects=rejects, input_stats=stats)
     det.manifest["timings_s"]["read"] = round(stats.get("read_seconds", 0.0), 4)
     det.manifest["command"] = "cib detect"
@@ -300,6 +301,13 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 @click.option("--on-error", default="skip", show_default=True, type=click.Choice(["skip", "fail"]),
               help="Bad rows: skip them (listed in rejects.csv) or stop at the first.")
 @_detect_options
+@click.option("--timing/--no-timing", default=True, show_default=True,
+              help="Also link accounts whose original posts fall in the same minutes more often "
+                   "than their own rhythms explain (synchronised schedules, no shared object).")
+@click.option("--timing-bin", default="60s", show_default=True,
+              help="Time bin of the timing signal.")
+@click.option("--timing-min-common", default=3, show_default=True, type=int,
+              help="Test only account pairs sharing at least this many time bins.")
 @click.option("--max-partners", default=None, type=click.IntRange(min=1), metavar="L",
               help="Pair each share only with the next L shares of the same object in the "
                    "window (off: exact). Bounds the work on viral objects; the pairs left out "
@@ -330,8 +338,8 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 @click.pass_context
 @handle_errors
 def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
-           seed, n_null, alpha, edge_fdr, fdr_runs, text_match, text_threshold, max_partners,
-           memory_budget, compat, min_participation, edge_weight, networks, min_edge_weight,
+           seed, n_null, alpha, edge_fdr, fdr_runs, text_match, text_threshold, timing,
+           timing_bin, timing_min_common, max_partners, memory_budget, compat, min_participation, edge_weight, networks, min_edge_weight,
            keep_empty_urls, review, pseudonymize):
     """Find coordinated groups in INPUT files (CSV, TSV, Parquet, JSON lines; globs allowed).
 
@@ -353,7 +361,8 @@ def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
     _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
                 seed, n_null, alpha, quiet, edge_fdr, fdr_runs, review=review,
                 pseudonymize=pseudonymize, text_match=text_match, text_threshold=text_threshold,
-                max_partners=max_partners, memory_budget=memory_budget)
+                max_partners=max_partners, memory_budget=memory_budget, timing=timing,
+                timing_bin=timing_bin, timing_min_common=timing_min_common)
 
 
 def _run_cnt(inputs, out, fmt, mapping, on_error, window, networks, min_edge_weight,

@@ -506,7 +506,8 @@ def _nb_null_positions(gstart, donor_size, u, max_size):  # pragma: no cover - c
 
 
 def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str = 60,
-                    n_null: int = 100, seed: int = 0, coded: "_Coded | None" = None) -> pd.DataFrame:
+                    n_null: int = 100, seed: int = 0, coded: "_Coded | None" = None,
+                    return_null: bool = False):
     """Test every cluster's internal co-action weight against the null model.
 
     Parameters
@@ -523,6 +524,9 @@ def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str
         Seed of the null runs.
     coded : optional
         The traces already coded (internal; saves coding them again).
+    return_null : bool, default False
+        Also return the null internal weights, an ``(n_null, clusters)`` array (to combine this
+        test with another one run for run, see :func:`cib.timing.combine_timing_pvalues`).
 
     Returns
     -------
@@ -551,7 +555,7 @@ def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str
         out["observed"] = np.zeros(len(out), dtype=np.int64)
         out["null_mean"] = 0.0
         out["p_value"] = 1.0
-        return out
+        return (out, np.zeros((int(n_null), len(out)), np.int64)) if return_null else out
     window_ns = int(round(w * 1e9))
     cl_index = pd.Series(np.arange(len(cluster_ids)), index=cluster_ids)
     null = TimeSwapNull(traces) if coded is None else TimeSwapNull.from_coded(coded)
@@ -568,13 +572,10 @@ def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str
     observed = weigh(null.time[sel])
 
     rng = np.random.default_rng(seed)
-    exceed = np.zeros(k, dtype=np.int64)
-    total = np.zeros(k, dtype=np.float64)
-    for _ in range(int(n_null)):
-        nw = weigh(null.sample(rng, sel))
-        exceed += nw >= observed
-        total += nw
+    runs = np.zeros((int(n_null), k), dtype=np.int64)
+    for r in range(int(n_null)):
+        runs[r] = weigh(null.sample(rng, sel))
     out["observed"] = observed
-    out["null_mean"] = total / max(int(n_null), 1)
-    out["p_value"] = (1.0 + exceed) / (1.0 + n_null)
-    return out
+    out["null_mean"] = runs.mean(axis=0) if n_null else 0.0
+    out["p_value"] = (1.0 + (runs >= observed).sum(axis=0)) / (1.0 + n_null)
+    return (out, runs) if return_null else out

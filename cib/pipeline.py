@@ -23,6 +23,7 @@ from .nullmodel import _Coded, _significance, cluster_pvalues
 from .params import check_choice, check_number, parse_duration, parse_kinds
 from .schema import validate_actions
 from .scoring import cluster_table, evidence_table, intra_cluster, member_table
+from .timing import combine_timing_pvalues, merge_timing, timing_edges
 from .traces import DEFAULT_KINDS, KINDS, build_traces
 
 __all__ = ["Detection", "ClusterView", "detect", "DEFAULT_MEMORY_BUDGET"]
@@ -128,6 +129,9 @@ class Detection:
         REJECTS from reading the input (empty when the actions came from a DataFrame).
     manifest : dict
         Parameters, versions, counts and stage timings.
+    timing_edges : DataFrame
+        Every account pair tested for timing similarity (:func:`cib.timing.timing_edges`); the
+        significant ones are also rows of ``edges`` (kind ``timing``).
     """
 
     clusters: pd.DataFrame
@@ -139,6 +143,7 @@ class Detection:
     traces: pd.DataFrame
     rejects: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
+    timing_edges: pd.DataFrame | None = None
 
     @property
     def flagged(self) -> pd.DataFrame:
@@ -241,9 +246,12 @@ class Detection:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables written by :meth:`write`, by file stem."""
-        return {"clusters": self.clusters, "members": self.members, "edges": self.edges,
-                "evidence": self.evidence, "coactions": self.cluster_coactions,
-                "rejects": self.rejects}
+        out = {"clusters": self.clusters, "members": self.members, "edges": self.edges,
+               "evidence": self.evidence, "coactions": self.cluster_coactions,
+               "rejects": self.rejects}
+        if self.timing_edges is not None:
+            out["timing_edges"] = self.timing_edges
+        return out
 
     def report_html(self, review: pd.DataFrame | None = None) -> str:
         """The self-contained HTML report (see :func:`cib.report.render_report`)."""
@@ -304,6 +312,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
            method: str = "leiden", resolution: float = 1.0, seed: int = 0, n_null: int = 100,
            alpha: float = 0.05, edge_fdr: float = 0.01, fdr_runs: int = 20, min_text_chars: int = 10,
            text_match: str = "near", text_threshold: float = 0.8,
+           timing: bool = True, timing_bin: float | str = 60, timing_min_common: int = 3,
            max_partners: int | None = None, memory_budget: str | int | None = None,
            rejects: pd.DataFrame | None = None, input_stats: dict | None = None) -> Detection:
     """Find groups of accounts that act in concert.
@@ -346,6 +355,15 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         normalisation.
     text_threshold : float, default 0.8
         Character-shingle Jaccard similarity of near-duplicate texts.
+    timing : bool, default True
+        Also link accounts whose original posts fall in the same time bins more often than
+        their own rhythms explain, even without any shared object (:mod:`cib.timing`). Those
+        pairs enter the graph as edges of kind ``timing``; a cluster held together by them is
+        tested against whole-hour shifts of its members' schedules too.
+    timing_bin : float or str, default 60
+        Time bin of the timing signal.
+    timing_min_common : int, default 3
+        Test only pairs sharing at least this many bins.
     max_partners : int, optional
         Off by default (exact). When set to ``L``, each trace is paired only with the next ``L``
         traces of the same object in the window: the work on an object shared by ``k`` accounts
@@ -392,6 +410,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     check_number(edge_fdr, "edge_fdr", "detect", low=0, high=1)
     check_number(fdr_runs, "fdr_runs", "detect", low=0, integer=True)
     check_number(min_text_chars, "min_text_chars", "detect", low=0, integer=True)
+    check_number(timing_min_common, "timing_min_common", "detect", low=1, integer=True)
     if max_partners is not None:
         check_number(max_partners, "max_partners", "detect", low=1, integer=True)
     budget_bytes = parse_memory_budget(DEFAULT_MEMORY_BUDGET if memory_budget is None
@@ -424,8 +443,15 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     candidates = _significance(coded, st, combined, cu_ids, cv_ids, per_group, sel, min_weight,
                                fdr_runs, seed)
     candidates["significant"] = (candidates["q_value"] <= edge_fdr).to_numpy(dtype=bool)
-    graph_edges = candidates[candidates["significant"]].reset_index(drop=True)
     lap("edges")
+    if timing:
+        t_edges = timing_edges(actions, bin_s=timing_bin, min_common=timing_min_common,
+                               fdr=edge_fdr)
+        candidates = merge_timing(candidates, t_edges)
+    else:
+        t_edges = timing_edges(actions.iloc[:0])
+    graph_edges = candidates[candidates["significant"]].reset_index(drop=True)
+    lap("timing")
     communities = find_communities(graph_edges, method=method, resolution=resolution, seed=seed)
     sizes = communities.map(communities.value_counts())
     labels = communities.where(sizes >= 2, -1)
@@ -433,7 +459,11 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     keep = sorted(labels[labels >= 0].unique())
     labels = labels.map({**{c: i for i, c in enumerate(keep)}, -1: -1}).astype("int64")
     lap("communities")
-    pv = cluster_pvalues(traces, labels, window=w, n_null=n_null, seed=seed, coded=coded)
+    pv, co_runs = cluster_pvalues(traces, labels, window=w, n_null=n_null, seed=seed,
+                                  coded=coded, return_null=True)
+    if timing:
+        pv = combine_timing_pvalues(pv, co_runs, graph_edges, labels, actions, bin_s=timing_bin,
+                                    n_null=n_null, seed=seed)
     lap("nullmodel")
     # the co-actions between members of the same cluster: the evidence
     lab = np.full(coded.n_accounts, -1, dtype=np.int64)
@@ -462,7 +492,9 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                        "resolution": resolution, "seed": seed, "n_null": n_null, "alpha": alpha,
                        "edge_fdr": edge_fdr, "fdr_runs": fdr_runs,
                        "min_text_chars": min_text_chars, "text_match": text_match,
-                       "text_threshold": text_threshold, "max_partners": max_partners,
+                       "text_threshold": text_threshold, "timing": bool(timing),
+                       "timing_bin_s": parse_duration(timing_bin), "timing_min_common": timing_min_common,
+                       "max_partners": max_partners,
                        "memory_budget": memory_budget},
         "engine": {"numba": bool(st.numba), "budget_pairs": int(st.budget),
                    "max_partners": max_partners, "dropped_pairs": int(dropped)},
@@ -478,11 +510,14 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                    "traces": len(traces),
                    "traces_by_kind": {k: int(v) for k, v in traces["kind"].value_counts().sort_index().items()},
                    "coactions": n_coactions, "edges_all": int(cand["n_edges_all"]),
-                   "candidate_edges": len(candidates), "graph_edges": len(graph_edges),
+                   "candidate_edges": int((candidates["weight"] >= min_weight).sum()),
+                   "timing_pairs_tested": len(t_edges),
+                   "timing_edges": int(t_edges["significant"].sum()) if len(t_edges) else 0,
+                   "graph_edges": len(graph_edges),
                    "graph_accounts": len(members),
                    "clusters": len(clusters), "flagged": len(flagged)},
         "timings_s": timings,
     }
     return Detection(clusters=clusters, members=members, edges=edges, evidence=evidence,
                      edges_by_kind=by_kind, coactions=pairs, traces=traces, rejects=rejects,
-                     manifest=manifest)
+                     manifest=manifest, timing_edges=t_edges)

@@ -220,7 +220,8 @@ class Pseudonymizer:
 
 def _known_accounts(det: Any) -> set[str]:
     out: set[str] = set()
-    for df in (det.members, det.traces, det.edges, det.edges_by_kind, det.coactions):
+    for df in (det.members, det.traces, det.edges, det.edges_by_kind, det.coactions,
+               det.timing_edges):
         if df is None:
             continue
         for c in ACCOUNT_COLUMNS:
@@ -417,6 +418,7 @@ def pseudonymize_detection(det: Any, key: str | bytes) -> Any:
         evidence=_evidence(det.evidence, ps),
         edges_by_kind=_edges(det.edges_by_kind, ps, ["kind", "account_u", "account_v"]),
         coactions=_coactions(det.coactions, ps),
+        timing_edges=_edges(det.timing_edges, ps, ["account_u", "account_v"]),
         traces=traces,
         rejects=_rejects(det.rejects, ps, known, det.manifest),
         manifest=manifest,

@@ -179,6 +179,9 @@ def cluster_table(labels: pd.Series, graph_edges: pd.DataFrame, intra: pd.DataFr
     out["p_value"] = out["cluster_id"].map(pv).fillna(1.0).astype(float)
     out["flagged"] = (out["p_value"] <= alpha).to_numpy(dtype=bool)
     sync = 1.0 - out["median_delay_s"].astype(float).fillna(max(window, 1.0)) / max(window, 1.0)
+    # a cluster held together by timing alone has no co-action delays: its synchrony is the
+    # share of members' active time bins shared with another member
+    sync = sync.where(out["median_delay_s"].notna(), out["timing_similarity"].fillna(0.0))
     out["score"] = ((1.0 - out["p_value"]) * (out["weighted"] / n) * sync.clip(lower=0.0)).round(10)
     out = out.sort_values(["score", "n_accounts", "stable_id"], ascending=[False, False, True],
                           kind="mergesort", ignore_index=True)

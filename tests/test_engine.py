@@ -124,7 +124,7 @@ def _lockstep(seed=1):
 
 def test_detect_equals_the_fully_materialised_pipeline():
     actions = _lockstep()
-    det = cib.detect(actions, n_null=10, fdr_runs=3)
+    det = cib.detect(actions, n_null=10, fdr_runs=3, timing=False)
     ref, want = _combined_reference(det.traces, 60, 2)
     cols = ["account_u", "account_v", "weight", "weighted", "n_pairs", "min_delay_s",
             "median_delay_s", "first_time", "last_time", "kinds"]

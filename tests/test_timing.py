@@ -1,0 +1,149 @@
+"""Timing similarity (cib.timing): synchronised schedules without a shared object are found,
+organic accounts and brand schedulers posting on the hour are not; the merge into EDGES and the
+combined cluster test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import cib
+from cib.cli import main
+from cib.timing import merge_timing, post_bins, timing_edges, timing_pvalues
+
+START = pd.Timestamp("2024-03-01", tz="UTC")
+_WORDS = np.random.default_rng(99)
+_VOCAB = np.array(["".join(_WORDS.choice(list("abcdefghijklmnopqrstuvwxyz"), 6)) for _ in range(3000)])
+DAYS = 4
+
+
+def _posts(rows):
+    df = pd.DataFrame(rows, columns=["account_id", "timestamp"])
+    n = len(df)
+    return pd.DataFrame({
+        "action_id": [f"x{k}" for k in range(n)], "account_id": df["account_id"],
+        "timestamp": pd.to_datetime(df["timestamp"], utc=True).astype("datetime64[ns, UTC]"),
+        "action_type": pd.Categorical(["post"] * n, categories=["post", "repost", "reply", "quote"]),
+        "parent_id": None, "text": [" ".join(_WORDS.choice(_VOCAB, 8)) for _ in range(n)],
+        "urls": [[] for _ in range(n)], "hashtags": [[] for _ in range(n)],
+        "mentions": [[] for _ in range(n)], "media": [[] for _ in range(n)], "platform": "test"})
+
+
+def _world(seed=0, n_organic=300, n_brands=30, schedule_size=6):
+    rng = np.random.default_rng(seed)
+    rows = []
+    # organic: heavy-tailed activity, daytime rhythm
+    for k in range(n_organic):
+        n = int(rng.lognormal(2.0, 1.0)) + 1
+        day = rng.integers(0, DAYS, n)
+        sec = (rng.normal(14, 3.5, n).clip(0, 23.99) * 3600).astype(int)
+        rows += [(f"o{k:04d}", START + pd.Timedelta(days=int(d), seconds=int(s)))
+                 for d, s in zip(day, sec)]
+    # brand schedulers: each its own hours, always at hh:00:00
+    for k in range(n_brands):
+        hours = rng.choice(np.arange(7, 22), size=rng.integers(3, 8), replace=False)
+        rows += [(f"b{k:03d}", START + pd.Timedelta(days=d, hours=int(h)))
+                 for d in range(DAYS) for h in hours]
+    # a schedule group: own posts at the same idiosyncratic moments, a few times a day
+    slots = [START + pd.Timedelta(days=d, seconds=int(s)) for d in range(DAYS)
+             for s in rng.integers(6 * 3600, 23 * 3600, 3)]
+    for k in range(schedule_size):
+        rows += [(f"s{k}", t + pd.Timedelta(seconds=int(rng.integers(0, 40)))) for t in slots]
+    return _posts(rows)
+
+
+def test_schedule_group_found_organic_and_brands_not():
+    a = _world()
+    e = timing_edges(a)
+    sig = e[e["significant"]]
+    pairs = set(zip(sig["account_u"], sig["account_v"]))
+    group = {(f"s{i}", f"s{j}") for i in range(6) for j in range(i + 1, 6)}
+    assert group <= pairs
+    assert pairs == group  # no organic account, no brand posting on the hour
+
+
+def test_brands_share_many_bins_yet_the_hour_shift_explains_them():
+    a = _world()
+    e = timing_edges(a)
+    brands = e[e["account_u"].str.startswith("b") & e["account_v"].str.startswith("b")]
+    assert len(brands) and brands["weight"].max() >= 3
+    assert not brands["significant"].any()
+
+
+def test_timing_edges_invariant_to_row_order():
+    a = _world(seed=3)
+    e1 = timing_edges(a)
+    e2 = timing_edges(a.sample(frac=1, random_state=2).reset_index(drop=True))
+    pd.testing.assert_frame_equal(e1, e2)
+
+
+def test_reposts_are_not_timing_evidence():
+    a = _world()
+    a.loc[a["account_id"].str.startswith("s"), "action_type"] = "repost"
+    assert not timing_edges(a)["significant"].any()
+    assert not post_bins(a)["account_id"].str.startswith("s").any()
+
+
+def test_bin_boundaries():
+    # 59 s apart in the same minute bin: common; across a minute boundary: not
+    t = [START + pd.Timedelta(hours=h) for h in (1, 5, 9)]
+    rows = [("a", x) for x in t] + [("b", x + pd.Timedelta(seconds=59)) for x in t]
+    e = timing_edges(_posts(rows), min_common=3)
+    assert e["weight"].tolist() == [3]
+    rows = [("a", x) for x in t] + [("b", x + pd.Timedelta(seconds=60)) for x in t]
+    assert timing_edges(_posts(rows), min_common=1).empty
+
+
+def test_timing_pvalues_and_min_p_combination():
+    a = _world()
+    labels = pd.Series({**{f"s{k}": 0 for k in range(6)}, **{f"o{k:04d}": 1 for k in range(8)}})
+    r = timing_pvalues(a, labels, n_null=50)
+    assert r.loc[0, "p_value"] <= 1 / 51 + 1e-12
+    assert r.loc[1, "p_value"] > 0.05
+
+
+def test_merge_timing_adds_rows_and_kinds():
+    e = pd.DataFrame({"account_u": ["a"], "account_v": ["b"], "weight": [3], "weighted": [2.0],
+                      "kinds": ["repost"], "w_repost": [3], "significant": [False]})
+    t = pd.DataFrame({"account_u": ["a", "c"], "account_v": ["b", "d"], "weight": [5, 4],
+                      "weighted": [1.0, 0.5], "p_value": [1e-9, 1e-8], "q_value": [1e-5, 1e-4],
+                      "significant": [True, True]})
+    m = merge_timing(e, t)
+    assert m["kinds"].tolist() == ["repost,timing", "timing"]
+    assert m["significant"].tolist() == [True, True]
+    assert m["weighted"].tolist() == [3.0, 0.5]
+    assert m["w_timing"].tolist() == [5, 4] and m["weight"].tolist() == [3, 0]
+
+
+def test_detect_flags_a_schedule_group_with_no_shared_object():
+    a = _world()
+    det = cib.detect(a, n_null=30, fdr_runs=3)
+    flagged = det.members[det.members["in_flagged"]]["account_id"]
+    assert set(flagged) == {f"s{k}" for k in range(6)}
+    c = det.flagged.iloc[0]
+    assert c["n_objects"] == 0 and c["score"] > 0
+    off = cib.detect(a, n_null=30, fdr_runs=3, timing=False)
+    assert off.flagged.empty and off.timing_edges.empty
+
+
+def test_cli_no_timing_and_timing_table(tmp_path):
+    a = _world()
+    path = tmp_path / "a.parquet"
+    a.to_parquet(path)
+    res = CliRunner().invoke(main, ["detect", str(path), "-o", str(tmp_path / "o"),
+                                    "--n-null", "20", "--fdr-runs", "2"])
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(tmp_path / "o" / "timing_edges.csv")
+    assert t["significant"].sum() == 15
+    res = CliRunner().invoke(main, ["detect", str(path), "-o", str(tmp_path / "o2"),
+                                    "--no-timing", "--n-null", "20", "--fdr-runs", "2"])
+    assert res.exit_code == 0, res.output
+    assert "0 flagged" in res.output
+
+
+@pytest.mark.parametrize("bad", ["7s", "0"])
+def test_timing_bin_must_divide_an_hour(bad):
+    with pytest.raises((ValueError, cib.errors.CibError)):
+        timing_edges(_world(), bin_s=bad)
