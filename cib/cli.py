@@ -339,8 +339,8 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 @handle_errors
 def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
            seed, n_null, alpha, edge_fdr, fdr_runs, text_match, text_threshold, timing,
-           timing_bin, timing_min_common, max_partners, memory_budget, compat, min_participation, edge_weight, networks, min_edge_weight,
-           keep_empty_urls, review, pseudonymize):
+           timing_bin, timing_min_common, max_partners, memory_budget, compat, min_participation,
+           edge_weight, networks, min_edge_weight, keep_empty_urls, review, pseudonymize):
     """Find coordinated groups in INPUT files (CSV, TSV, Parquet, JSON lines; globs allowed).
 
     Writes clusters, members, edges and evidence (CSV and Parquet), graph.gexf, graph.graphml,
