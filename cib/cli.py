@@ -461,23 +461,51 @@ def demo(ctx, out, data_dir, seed):
 @main.command(context_settings=CONTEXT)
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False),
               help="Folder for actions.csv and truth.csv.")
-@click.option("--accounts", default=1000, show_default=True, type=int, help="Number of accounts.")
-@click.option("--groups", default=5, show_default=True, type=int, help="Planted coordinated groups.")
-@click.option("--days", default=7.0, show_default=True, type=float, help="Time span.")
+@click.option("--scenario", "scenario", default=None, metavar="NAMES",
+              help="Simulate named scenarios instead: 'all' or a comma-separated list of "
+                   "coordinated scenarios (lockstep, copypasta, slow, camouflage, links, hashtag, "
+                   "rotating, schedule) and organic traps (breaking_news, fan_club, trending, "
+                   "brand_schedulers); truth.csv then also has a scenario column.")
+@click.option("--accounts", default=None, type=int,
+              help="Number of accounts.  [default: 1000; 5000 with --scenario]")
+@click.option("--groups", default=None, type=int,
+              help="Planted coordinated groups (not with --scenario).  [default: 5]")
+@click.option("--days", default=None, type=float,
+              help="Time span.  [default: 7; 3 with --scenario]")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.pass_context
 @handle_errors
-def simulate(ctx, out, accounts, groups, days, seed):
+def simulate(ctx, out, scenario, accounts, groups, days, seed):
     """Write a simulated data set with planted coordinated groups (actions.csv, truth.csv)."""
-    from .datasets import simulate as _simulate
     from .datasets import write_simulation
+    from .errors import ParameterError
 
-    actions, truth = _simulate(n_accounts=accounts, n_groups=groups, days=days, seed=seed)
+    if scenario is None:
+        from .datasets import simulate as _simulate
+
+        groups = 5 if groups is None else groups
+        actions, truth = _simulate(n_accounts=1000 if accounts is None else accounts,
+                                   n_groups=groups, days=7.0 if days is None else days, seed=seed)
+        what = f"{groups} planted groups"
+    else:
+        from .scenarios import simulate_scenarios
+
+        if groups is not None:
+            raise ParameterError("groups", "cib simulate", "left out with --scenario (each "
+                                 "scenario plants its own groups)", groups)
+        actions, truth = simulate_scenarios(scenario, n_accounts=5000 if accounts is None
+                                            else accounts, days=3.0 if days is None else days,
+                                            seed=seed)
+        n_groups = int(truth.loc[truth["group"] >= 0, "group"].nunique())
+        n_traps = int((truth["role"] == "trap").sum())
+        n_names = int(truth.loc[truth["role"] != "organic", "scenario"].nunique())
+        what = (f"{n_groups} planted groups; {n_traps} accounts in organic traps; "
+                f"{n_names} scenarios")
     write_simulation(out, actions, truth)
     if not ctx.obj.get("quiet", False):
         n_planted = int((truth["group"] >= 0).sum())
         click.echo(f"Wrote {len(actions)} actions by {len(truth)} accounts ({n_planted} in "
-                   f"{groups} planted groups) to {out}/actions.csv and {out}/truth.csv")
+                   f"{what}) to {out}/actions.csv and {out}/truth.csv")
 
 
 @main.command(context_settings=CONTEXT)

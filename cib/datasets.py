@@ -685,7 +685,8 @@ def write_simulation(out_dir: str | os.PathLike[str], actions: pd.DataFrame,
     out_dir : str or path-like
         Output folder, created if missing.
     actions, truth : pandas.DataFrame
-        As returned by :func:`simulate`.
+        As returned by :func:`simulate` or :func:`cib.scenarios.simulate_scenarios`; ``truth`` is
+        written with all its columns (``scenario`` too).
 
     Returns
     -------

@@ -1,7 +1,8 @@
 """Score a detection against ground truth (for example the TRUTH of :func:`cib.datasets.simulate`).
 
 :func:`evaluate` compares the accounts a detection flags (MEMBERS of flagged CLUSTERS) with the planted
-groups; :func:`read_truth` reads a ground-truth CSV file.
+groups, and, when the truth names a ``scenario`` per account (as :func:`cib.scenarios.simulate_scenarios`
+does), scenario by scenario; :func:`read_truth` reads a ground-truth CSV file.
 """
 
 from __future__ import annotations
@@ -60,6 +61,23 @@ def evaluate(members: pd.DataFrame, clusters: pd.DataFrame, truth: pd.DataFrame)
             The number of planted groups with at least half of their members flagged in one
             flagged cluster, and the number of planted groups.
 
+        Only when ``truth`` has a ``scenario`` column (the scenario or trap of each account;
+        ``"organic"``, empty or missing for the background):
+
+        ``scenario_recall``
+            dict scenario -> share of its planted accounts (``group`` != -1) that are flagged.
+        ``trap_flagged``
+            dict trap -> share of its trap accounts (``group`` -1, scenario not organic) that are
+            flagged. Trap accounts are negatives: each flagged one is a false positive above.
+        ``organic_flagged``
+            Share of the plain organic accounts (``group`` -1, scenario organic) that are flagged
+            (0.0 when there are none).
+        ``scenario_accounts``
+            dict scenario or trap -> its number of accounts in ``truth``.
+
+        The dicts list the names of :data:`cib.scenarios.SCENARIOS` and :data:`cib.scenarios.TRAPS`
+        first, in that order, then any other names alphabetically.
+
     Raises
     ------
     cib.errors.InputError
@@ -74,6 +92,10 @@ def evaluate(members: pd.DataFrame, clusters: pd.DataFrame, truth: pd.DataFrame)
     >>> m = evaluate(members, clusters, truth)
     >>> m["tp"], m["fp"], m["fn"], round(m["precision"], 3), round(m["recall"], 3), m["groups_found"]
     (2, 1, 1, 0.667, 0.667, 1)
+    >>> truth["scenario"] = ["lockstep", "lockstep", "slow", "fan_club", "fan_club", "organic"]
+    >>> m = evaluate(members, clusters, truth)
+    >>> m["scenario_recall"], m["trap_flagged"], m["organic_flagged"]
+    ({'lockstep': 1.0, 'slow': 0.0}, {'fan_club': 0.5}, 0.0)
     """
     members = _need(members, _MEMBER_NEEDS, "MEMBERS")
     clusters = _need(clusters, _CLUSTER_NEEDS, "CLUSTERS")
@@ -123,12 +145,37 @@ def evaluate(members: pd.DataFrame, clusters: pd.DataFrame, truth: pd.DataFrame)
         best = frame[frame["pred"] >= 0].groupby(["group", "pred"]).size().groupby(level=0).max()
         groups_found = int((best.reindex(sizes.index, fill_value=0) * 2 >= sizes).sum()) if len(best) \
             else 0
-    return {
+    out: dict[str, Any] = {
         "precision": float(precision), "recall": float(recall), "f1": float(f1),
         "ari": ari, "ari_all": ari_all,
         "n_flagged": n_flagged, "n_planted": n_planted, "tp": tp, "fp": fp, "fn": fn,
         "groups_found": groups_found, "n_groups": n_groups,
     }
+    if "scenario" in truth.columns:
+        out.update(_by_scenario(truth["scenario"], planted, t_flagged))
+    return out
+
+
+def _by_scenario(scenario: pd.Series, planted: np.ndarray, flagged: np.ndarray) -> dict[str, Any]:
+    """Per-scenario recall, per-trap and organic flagged shares (see :func:`evaluate`)."""
+    from .scenarios import SCENARIOS, TRAPS
+
+    names = np.array([str(v).strip() if v is not None and not pd.isna(v) else ""
+                      for v in scenario.tolist()], dtype=object)
+    names[(names == "") | (names == "organic")] = "organic"
+    trap = ~planted & (names != "organic")
+    plain = ~planted & ~trap
+    known = {n: i for i, n in enumerate((*SCENARIOS, *TRAPS))}
+
+    def order(values: np.ndarray) -> list[str]:
+        return sorted(set(values.tolist()), key=lambda n: (known.get(n, len(known)), n))
+
+    recall = {n: float(flagged[planted & (names == n)].mean()) for n in order(names[planted])}
+    traps = {n: float(flagged[trap & (names == n)].mean()) for n in order(names[trap])}
+    counts = {n: int((names == n).sum()) for n in order(names[planted | trap])}
+    return {"scenario_recall": recall, "trap_flagged": traps,
+            "organic_flagged": float(flagged[plain].mean()) if plain.any() else 0.0,
+            "scenario_accounts": counts}
 
 
 def _need(frame: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
@@ -171,7 +218,8 @@ def _unique(accounts: np.ndarray, what: str) -> None:
 
 
 def read_truth(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a ground-truth CSV file with columns ``account_id`` and ``group`` (and optionally ``role``).
+    """Read a ground-truth CSV file with columns ``account_id`` and ``group`` (and optionally ``role``
+    and ``scenario``).
 
     Account ids are read as strings (``"007"`` stays ``"007"``, ``"NA"`` stays ``"NA"``; surrounding
     spaces are removed), ``group`` as integers (-1 = organic). Other columns are kept as strings.

@@ -24,6 +24,7 @@ __all__ = [
     "CLUSTER_COLUMNS",
     "EVIDENCE_COLUMNS",
     "TRUTH_COLUMNS",
+    "SCENARIO_TRUTH_COLUMNS",
     "UTC_NS",
     "is_utc_datetime",
     "to_epoch_ns",
@@ -76,6 +77,11 @@ EVIDENCE_COLUMNS = ["cluster_id", "kind", "object_id", "n_accounts", "n_pairs", 
 
 #: Ground truth of simulated data: ``group`` is -1 for organic accounts.
 TRUTH_COLUMNS = ["account_id", "group", "role"]
+
+#: Ground truth of :func:`cib.scenarios.simulate_scenarios`: also the ``scenario`` of each account
+#: (its scenario or trap name, ``"organic"`` for the background); ``role`` may then be ``"trap"``
+#: (an organic account in a trap: ``group`` -1, a negative for precision).
+SCENARIO_TRUTH_COLUMNS = [*TRUTH_COLUMNS, "scenario"]
 
 
 def is_utc_datetime(series: pd.Series) -> bool:

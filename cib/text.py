@@ -114,6 +114,8 @@ def _shingle_hashes(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
     (in text order, possibly repeated).
     """
     cp, off = _codepoints(texts)
+    if HAVE_NUMBA:
+        return _nb_shingle_hashes(cp, off, k)
     n = len(cp)
     m = n - k + 1
     h = np.zeros(m, dtype=np.uint64)
@@ -128,6 +130,35 @@ def _shingle_hashes(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
     owner = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
     pos = np.arange(s_off[-1], dtype=np.int64) - s_off[owner] + off[owner]
     return h[pos], s_off
+
+
+@_jit
+def _nb_shingle_hashes(cp, off, k):  # pragma: no cover - compiled
+    """:func:`_shingle_hashes` in one pass (the same values)."""
+    n = off.shape[0] - 1
+    s_off = np.zeros(n + 1, np.int64)
+    for t in range(n):
+        s_off[t + 1] = s_off[t] + (off[t + 1] - off[t] - k + 1)
+    out = np.empty(s_off[n], np.uint64)
+    poly = np.uint64(0x100000001B3)
+    one = np.uint64(1)
+    gold = np.uint64(0x9E3779B97F4A7C15)
+    m1 = np.uint64(0xBF58476D1CE4E5B9)
+    m2 = np.uint64(0x94D049BB133111EB)
+    for t in range(n):
+        o = s_off[t]
+        for p in range(off[t], off[t + 1] - k + 1):
+            h = np.uint64(0)
+            for j in range(k):
+                h = h * poly + cp[p + j] + one
+            x = h ^ gold
+            x = x ^ (x >> np.uint64(30))
+            x = x * m1
+            x = x ^ (x >> np.uint64(27))
+            x = x * m2
+            out[o] = x ^ (x >> np.uint64(31))
+            o += 1
+    return out, s_off
 
 
 def _minhash_kernel(h, s_off, a, c):
@@ -186,15 +217,25 @@ def _minhash_band_keys(texts: list[str], k: int, num_perm: int, bands: int, rows
 def _shingle_sets(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct shingle hashes per text, as ``(values, offsets)``."""
     h, s_off = _shingle_hashes(texts, k)
-    owner = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(s_off))
-    order = np.lexsort((h, owner))
-    h, owner = h[order], owner[order]
-    keep = np.ones(len(h), dtype=bool)
-    keep[1:] = (h[1:] != h[:-1]) | (owner[1:] != owner[:-1])
-    h, owner = h[keep], owner[keep]
-    off = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(owner, minlength=len(texts)), out=off[1:])
-    return h, off
+    return _segments_unique(np.ascontiguousarray(h), np.asarray(s_off, dtype=np.int64))
+
+
+@_jit
+def _segments_unique(h, s_off):
+    """Sort each segment ``h[s_off[t]:s_off[t + 1]]`` and drop repeats; the segments are
+    packed, with new offsets."""
+    n = s_off.shape[0] - 1
+    vals = np.empty(h.shape[0], h.dtype)
+    off = np.zeros(n + 1, np.int64)
+    m = 0
+    for t in range(n):
+        seg = np.sort(h[s_off[t]:s_off[t + 1]])
+        for x in range(seg.shape[0]):
+            if x == 0 or seg[x] != seg[x - 1]:
+                vals[m] = seg[x]
+                m += 1
+        off[t + 1] = m
+    return vals[:m].copy(), off
 
 
 @_jit
@@ -439,7 +480,7 @@ def text_traces(actions: pd.DataFrame, threshold: float = 0.8, min_text_chars: i
         groups[short] = norm[short].map(fp).to_numpy(dtype=object)
     traces = pd.DataFrame({
         "account_id": sub["account_id"].to_numpy(dtype=object),
-        "timestamp": sub["timestamp"].to_numpy(),
+        "timestamp": sub["timestamp"].array,
         "kind": "text",
         "object_id": groups.to_numpy(dtype=object),
         "action_id": sub["action_id"].to_numpy(dtype=object),

@@ -185,7 +185,7 @@ def _frame(actions: pd.DataFrame, mask: np.ndarray, kind: str, objects: pd.Serie
     sub = actions.loc[mask]
     return pd.DataFrame({
         "account_id": sub["account_id"].to_numpy(dtype=object),
-        "timestamp": sub["timestamp"].to_numpy(),
+        "timestamp": sub["timestamp"].array,
         "kind": kind,
         "object_id": objects.to_numpy(dtype=object),
         "action_id": sub["action_id"].to_numpy(dtype=object),
@@ -255,13 +255,13 @@ def build_traces(actions: pd.DataFrame, kinds: str | Iterable[str] | None = None
         norm = _map_unique(ex["value"], normalize_url)
         if "url" in kinds:
             parts.append(pd.DataFrame({"account_id": ex["account_id"].to_numpy(dtype=object),
-                                       "timestamp": ex["timestamp"].to_numpy(), "kind": "url",
+                                       "timestamp": ex["timestamp"].array, "kind": "url",
                                        "object_id": norm.to_numpy(dtype=object),
                                        "action_id": ex["action_id"].to_numpy(dtype=object)}))
         if "domain" in kinds:
             dom = _map_unique(norm, url_domain)
             parts.append(pd.DataFrame({"account_id": ex["account_id"].to_numpy(dtype=object),
-                                       "timestamp": ex["timestamp"].to_numpy(), "kind": "domain",
+                                       "timestamp": ex["timestamp"].array, "kind": "domain",
                                        "object_id": dom.to_numpy(dtype=object),
                                        "action_id": ex["action_id"].to_numpy(dtype=object)}))
     for kind, column, func in (("hashtag", "hashtags", normalize_tag),
@@ -271,7 +271,7 @@ def build_traces(actions: pd.DataFrame, kinds: str | Iterable[str] | None = None
             ex = _exploded(actions, column, originals)
             norm = _map_unique(ex["value"], func)
             parts.append(pd.DataFrame({"account_id": ex["account_id"].to_numpy(dtype=object),
-                                       "timestamp": ex["timestamp"].to_numpy(), "kind": kind,
+                                       "timestamp": ex["timestamp"].array, "kind": kind,
                                        "object_id": norm.to_numpy(dtype=object),
                                        "action_id": ex["action_id"].to_numpy(dtype=object)}))
     if "text" in kinds and text_match == "near":
