@@ -18,6 +18,7 @@ from .coaction import coactions, combine_edges, edges_per_kind, reference_coacti
 from .communities import find_communities
 from .compat import run_cnt, run_coortweet
 from .datasets import simulate
+from .scenarios import simulate_scenarios
 from .errors import CibError, InputError, OutputError, ParameterError
 from .evaluate import evaluate
 from .graph import threshold_edges, to_igraph, to_networkx
@@ -44,6 +45,7 @@ __all__ = [
     "run_cnt",
     "cluster_pvalues",
     "simulate",
+    "simulate_scenarios",
     "evaluate",
     "CibError",
     "InputError",

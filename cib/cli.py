@@ -530,6 +530,15 @@ def evaluate(out, truth, as_json):
             click.echo(f"{k:>10}: {scores[k]:.4f}")
         for k in ("n_flagged", "n_planted", "tp", "fp", "fn", "groups_found", "n_groups"):
             click.echo(f"{k:>10}: {scores[k]}")
+        if scores.get("scenario_recall"):
+            click.echo("\nrecall per scenario (share of its planted accounts flagged):")
+            for name, v in scores["scenario_recall"].items():
+                click.echo(f"{name:>16}: {v:.3f}")
+            click.echo("share flagged per organic trap (lower is better):")
+            for name, v in scores.get("trap_flagged", {}).items():
+                click.echo(f"{name:>16}: {v:.3f}")
+            if "organic_flagged" in scores:
+                click.echo(f"{'plain organic':>16}: {scores['organic_flagged']:.4f}")
 
 
 @main.command(context_settings=CONTEXT)

@@ -490,3 +490,20 @@ def test_cli_simulate_bad_scenario_exit_2(tmp_path, args, message):
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0]
     assert "Traceback" not in res.output
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_evaluate_prints_recall_per_scenario_and_traps(tmp_path):
+    sim = tmp_path / "sim"
+    r = CliRunner().invoke(main, ["simulate", "--scenario", "lockstep,schedule,fan_club", "-o",
+                                  str(sim), "--accounts", "1500", "--days", "2", "--seed", "5"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["-q", "detect", str(sim / "actions.csv"), "-o", str(tmp_path / "o"),
+                                  "--n-null", "20", "--fdr-runs", "3"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["evaluate", str(tmp_path / "o"), str(sim / "truth.csv")])
+    assert r.exit_code == 0, r.output
+    assert "recall per scenario" in r.output
+    lines = dict(ln.split(":", 1) for ln in r.output.splitlines() if ln.strip().startswith(
+        ("lockstep", "schedule", "fan_club")))
+    assert set(lines) >= {"        lockstep", "        schedule", "        fan_club"}
+    assert float(lines["        lockstep"]) == 1.0
