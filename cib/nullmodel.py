@@ -138,6 +138,23 @@ def internal_weight(group: np.ndarray, cluster: np.ndarray, account: np.ndarray,
     return _InternalWeight(group, cluster, account, n_clusters, window_ns)(time)
 
 
+def _poisson_log_tail(k: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """``log P(X >= k)`` for ``X ~ Poisson(mu)``, finite far into the tail: where the tail
+    underflows, ``log P(X = k) - log(1 - mu / (k + 1))`` (the geometric bound of the tail's
+    terms, exact to a factor below 1 + mu / k)."""
+    from scipy.stats import poisson
+
+    k = np.asarray(k, dtype=np.float64)
+    mu = np.asarray(mu, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        out = poisson.logsf(k - 1, mu)
+    bad = ~np.isfinite(out) & (k > mu)
+    if bad.any():
+        kb, mb = k[bad], mu[bad]
+        out[bad] = poisson.logpmf(kb, mb) - np.log1p(-mb / (kb + 1))
+    return out
+
+
 class _Coded(CodedTraces):
     """TRACES coded once as integers, with popularity bins and the account x object incidence:
     the common ground of the edge tests and the null runs."""
@@ -184,7 +201,7 @@ class _Coded(CodedTraces):
         return np.clip(c[self.bin_code], 0.0, 1.0)
 
     def pvalues(self, u: np.ndarray, v: np.ndarray, weight: np.ndarray, chance: np.ndarray):
-        """(n_common, expected, p_value) of account pairs given per-object chances."""
+        """(n_common, expected, log p-value) of account pairs given per-object chances."""
         from scipy.stats import poisson
 
         if u.size == 0:
@@ -195,8 +212,9 @@ class _Coded(CodedTraces):
         n_common = np.diff(common.indptr)
         common.data = -np.expm1(common.data * log_miss[common.indices])
         expected = np.asarray(common.sum(axis=1)).ravel()
-        p = poisson.sf(weight.astype(np.float64) - 1, np.maximum(expected, 1e-12))
-        return n_common.astype(np.int64), expected, p
+        # the log tail: a pair far beyond its expectation must not tie at p = 0 with others
+        logp = _poisson_log_tail(weight.astype(np.float64), np.maximum(expected, 1e-12))
+        return n_common.astype(np.int64), expected, logp
 
     def test(self, st: SortedTraces, tu: np.ndarray, tv: np.ndarray, weight: np.ndarray | None,
              per_group: np.ndarray | None = None, selected: tuple | None = None) -> dict:
@@ -221,9 +239,9 @@ class _Coded(CodedTraces):
         events = pd.Series(en, index=eu * n_acc + ev).reindex(tu * n_acc + tv).fillna(0) \
             .to_numpy(dtype=np.int64)
         observed = events if weight is None else np.minimum(np.asarray(weight, np.int64), events)
-        n_common, expected, p = self.pvalues(tu, tv, observed, chance)
-        return {"events": events, "n_common": n_common, "expected": expected, "p_value": p,
-                "chance": chance}
+        n_common, expected, logp = self.pvalues(tu, tv, observed, chance)
+        return {"events": events, "n_common": n_common, "expected": expected,
+                "p_value": np.exp(logp), "log_p": logp, "chance": chance}
 
 
 def pair_chance(traces: pd.DataFrame, window: float | str = 60,
@@ -336,18 +354,22 @@ def _significance(c: _Coded, st: SortedTraces, edges: pd.DataFrame, tu: np.ndarr
     out["n_common"] = res["n_common"]
     out["expected"] = res["expected"]
     out["p_value"] = p
+    out["log10_p"] = res["log_p"] / np.log(10.0)
     if fdr_runs:
-        out["q_value"] = _null_fdr(c, st, p, min_weight, int(fdr_runs), seed)
+        out["q_value"] = _null_fdr(c, st, res["log_p"], min_weight, int(fdr_runs), seed)
     else:
         out["q_value"] = benjamini_hochberg(p)
     return out
 
 
-def _null_fdr(c: _Coded, st: SortedTraces, p_observed: np.ndarray, min_weight: float, runs: int,
-              seed: int) -> np.ndarray:
+def _null_fdr(c: _Coded, st: SortedTraces, logp_observed: np.ndarray, min_weight: float,
+              runs: int, seed: int) -> np.ndarray:
+    """q-values of the observed log p-values, calibrated on ``runs`` null runs of the edge stage
+    (see :func:`edge_significance`). Everything is compared on log p, so pairs far beyond their
+    expectation keep their order instead of tying at p = 0."""
     null = TimeSwapNull.from_coded(c)
     rng = np.random.default_rng(seed)
-    null_p: list[np.ndarray] = []
+    null_lp: list[np.ndarray] = []
     for _ in range(runs):
         sn = SortedTraces(c, null.sample(rng), window_ns=st.window, max_partners=st.max_partners,
                           budget_pairs=st.budget, max_selected=st.max_selected,
@@ -356,16 +378,16 @@ def _null_fdr(c: _Coded, st: SortedTraces, p_observed: np.ndarray, min_weight: f
         if e["u"].size:
             cu = e["u"].astype(np.int64)
             cv = e["v"].astype(np.int64)
-            null_p.append(c.test(sn, cu, cv, e["weight"])["p_value"])
-    pooled = np.sort(np.concatenate(null_p)) if null_p else np.empty(0)
-    order = np.argsort(p_observed, kind="mergesort")
-    ps = p_observed[order]
-    n_obs = np.searchsorted(ps, ps, side="right").astype(np.float64)
+            null_lp.append(c.test(sn, cu, cv, e["weight"])["log_p"])
+    pooled = np.sort(np.concatenate(null_lp)) if null_lp else np.empty(0)
+    order = np.argsort(logp_observed, kind="mergesort")
+    ls = logp_observed[order]
+    n_obs = np.searchsorted(ls, ls, side="right").astype(np.float64)
     # expected false edges at p: what the null runs show, and never less than the effective
     # number of tests times p (measured where the null runs have enough edges), so a p-value
     # smaller than any null run could show still gets an honest, finite estimate
     m_eff = _effective_tests(pooled, runs)
-    n_null = np.maximum(np.searchsorted(pooled, ps, side="right") / runs, m_eff * ps)
+    n_null = np.maximum(np.searchsorted(pooled, ls, side="right") / runs, m_eff * np.exp(ls))
     q_sorted = np.minimum(1.0, n_null / n_obs)
     q_sorted = np.minimum.accumulate(q_sorted[::-1])[::-1]
     q = np.empty_like(q_sorted)
@@ -376,9 +398,9 @@ def _null_fdr(c: _Coded, st: SortedTraces, p_observed: np.ndarray, min_weight: f
 def _effective_tests(pooled: np.ndarray, runs: int, min_count: float = 5.0) -> float:
     """How many independent edge tests the null runs behave like: null edges with p <= t per run,
     over t, at the smallest t of 0.001, 0.01, 0.05, 0.2, 1 with at least ``min_count`` such edges
-    per run (or t = 1)."""
+    per run (or t = 1). ``pooled``: the null runs' sorted log p-values."""
     for t in (0.001, 0.01, 0.05, 0.2, 1.0):
-        count = np.searchsorted(pooled, t, side="right") / max(runs, 1)
+        count = np.searchsorted(pooled, np.log(t), side="right") / max(runs, 1)
         if count >= min_count or t == 1.0:
             return max(count / t, 1.0)
     return 1.0  # pragma: no cover

@@ -213,14 +213,18 @@ class Detection:
         c = self.clusters
         n_flag = int(c["flagged"].sum()) if len(c) else 0
         m = self.manifest.get("counts", {})
+        par = self.manifest.get("parameters", {})
         lines = [f"{m.get('actions', '?')} actions, {m.get('traces', '?')} traces, "
                  f"{m.get('coactions', '?')} co-actions; {m.get('candidate_edges', '?')} account pairs "
-                 f"with weight >= {self.manifest.get('parameters', {}).get('min_weight', 0):g}, "
-                 f"{m.get('graph_edges', '?')} of them beyond chance (FDR <= "
-                 f"{self.manifest.get('parameters', {}).get('edge_fdr', '?')}), among "
-                 f"{m.get('graph_accounts', '?')} accounts",
+                 f"with weight >= {par.get('min_weight', 0):g}"
+                 + (f", {m['coaction_edges']} of them beyond chance"
+                    if "coaction_edges" in m else "")
+                 + (f"; {m['timing_edges']} pairs with synchronised posting times"
+                    if m.get("timing_edges") else "")
+                 + f"; {m.get('graph_edges', '?')} edges in the graph (FDR <= "
+                 f"{par.get('edge_fdr', '?')}), among {m.get('graph_accounts', '?')} accounts",
                  f"{len(c)} clusters, {n_flag} flagged as coordinated "
-                 f"(p <= {self.manifest.get('parameters', {}).get('alpha', '?')})"]
+                 f"(p <= {par.get('alpha', '?')})"]
         eng = self.manifest.get("engine", {})
         if eng.get("max_partners") is not None:
             lines.append(f"max_partners = {eng['max_partners']}: {eng.get('dropped_pairs', 0):,} "
@@ -511,6 +515,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                    "traces_by_kind": {k: int(v) for k, v in traces["kind"].value_counts().sort_index().items()},
                    "coactions": n_coactions, "edges_all": int(cand["n_edges_all"]),
                    "candidate_edges": int((candidates["weight"] >= min_weight).sum()),
+                   "coaction_edges": int(((candidates["weight"] >= min_weight)
+                                          & (candidates["q_value"] <= edge_fdr)).sum()),
                    "timing_pairs_tested": len(t_edges),
                    "timing_edges": int(t_edges["significant"].sum()) if len(t_edges) else 0,
                    "graph_edges": len(graph_edges),

@@ -2,11 +2,14 @@
 
 The first score (DESIGN §2, CLUSTERS) is::
 
-    score = (1 - p_value) * (weighted / n_accounts) * (1 - median_delay_s / window)
+    score = (1 - p_value) * (weighted / n_accounts) * (1 - median_delay_s / (2 * window))
 
 the significance against the null model, times the popularity-discounted co-action weight per
 member (how much rare content the members pushed together), times the synchrony (how fast they
-followed each other inside the window). Clusters are ranked by score (ties: more accounts first,
+followed each other inside the window: from 1 for simultaneous actions down to 1/2 at the edge of
+the window, so that minute-resolution data, whose delays are 0 or 60 s, do not score 0). A
+cluster held together by timing similarity alone has no co-action delays; its synchrony is
+``0.5 + timing_similarity / 2`` (0.5 when unknown). Clusters are ranked by score (ties: more accounts first,
 then ``stable_id``).
 """
 
@@ -63,8 +66,10 @@ def member_table(graph_edges: pd.DataFrame, labels: pd.Series, traces: pd.DataFr
                         dtype=object)
     out = pd.DataFrame({"account_id": accounts})
     if len(accounts) == 0:
-        return pd.DataFrame({c: pd.Series([], dtype="int64" if c not in ("account_id", "in_flagged",
-                             "coordination_ratio", "strength") else object) for c in MEMBER_COLUMNS})
+        dtypes = {"account_id": object, "in_flagged": bool, "coordination_ratio": "float64",
+                  "strength": "float64"}
+        return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, "int64"))
+                             for c in MEMBER_COLUMNS})
     ends = pd.concat([graph_edges[["account_u", "weighted"]].rename(columns={"account_u": "a"}),
                       graph_edges[["account_v", "weighted"]].rename(columns={"account_v": "a"})])
     agg = ends.groupby("a").agg(degree=("weighted", "size"), strength=("weighted", "sum"))
@@ -178,10 +183,18 @@ def cluster_table(labels: pd.Series, graph_edges: pd.DataFrame, intra: pd.DataFr
     pv = pvalues.set_index("cluster_id")["p_value"]
     out["p_value"] = out["cluster_id"].map(pv).fillna(1.0).astype(float)
     out["flagged"] = (out["p_value"] <= alpha).to_numpy(dtype=bool)
-    sync = 1.0 - out["median_delay_s"].astype(float).fillna(max(window, 1.0)) / max(window, 1.0)
-    # a cluster held together by timing alone has no co-action delays: its synchrony is the
-    # share of members' active time bins shared with another member
-    sync = sync.where(out["median_delay_s"].notna(), out["timing_similarity"].fillna(0.0))
+    sync = 1.0 - out["median_delay_s"].astype(float).clip(lower=0.0) / (2.0 * max(window, 1.0))
+    # a cluster held together by timing alone has no co-action delays: its synchrony comes from
+    # the share of members' active time bins shared with another member
+    sync = sync.where(out["median_delay_s"].notna(),
+                      0.5 + out["timing_similarity"].fillna(0.0) / 2.0)
+    # clusters held together (also) by timing edges say so in kinds
+    if "w_timing" in graph_edges.columns:
+        te = e[e["w_timing"] > 0]
+        timed = set(te["cu"].astype("int64")) if len(te) else set()
+        kinds_t = out["kinds"].astype(object).where(out["kinds"].notna(), "")
+        out["kinds"] = [",".join(sorted(set(str(k).split(",")) - {""} | {"timing"}))
+                        if cid in timed else k for cid, k in zip(out["cluster_id"], kinds_t)]
     out["score"] = ((1.0 - out["p_value"]) * (out["weighted"] / n) * sync.clip(lower=0.0)).round(10)
     out = out.sort_values(["score", "n_accounts", "stable_id"], ascending=[False, False, True],
                           kind="mergesort", ignore_index=True)

@@ -110,3 +110,27 @@ def test_group_with_its_own_popularity_class_is_still_found():
     bot = sig["account_u"].str.startswith("b") & sig["account_v"].str.startswith("b")
     assert bot.sum() == 15
     assert (sig.loc[bot, "q_value"] <= 0.01).all()
+
+
+def test_pairs_far_beyond_expectation_do_not_tie_at_p_zero():
+    from cib.nullmodel import _Coded
+
+    from _helpers import make_traces
+
+    # two pairs: one co-acting 40 times, one 80 times, on objects nobody else shares in time
+    rows = []
+    for k in range(80):
+        rows += [("a", 1000 * k, "repost", f"p{k}"), ("b", 1000 * k + 1, "repost", f"p{k}")]
+    for k in range(40):
+        rows += [("c", 1000 * k + 500, "repost", f"q{k}"), ("d", 1000 * k + 501, "repost", f"q{k}")]
+    rng = np.random.default_rng(0)
+    for k in range(600):  # background: objects of the same popularity, shared far apart
+        x, y = rng.choice(60, 2, replace=False)
+        t = int(rng.integers(0, 80_000))
+        rows += [(f"o{x}", t, "repost", f"r{k}"), (f"o{y}", t + int(rng.integers(600, 5000)), "repost", f"r{k}")]
+    tr = make_traces(rows)
+    edges = pd.DataFrame({"account_u": ["a", "c"], "account_v": ["b", "d"], "weight": [80, 40]})
+    out = edge_significance(edges, tr, 60, fdr_runs=3, seed=1)
+    lp = out["log10_p"].tolist()
+    assert lp[0] < lp[1] < -20
+    assert (out["q_value"] < 0.01).all()

@@ -147,3 +147,16 @@ def test_cli_no_timing_and_timing_table(tmp_path):
 def test_timing_bin_must_divide_an_hour(bad):
     with pytest.raises((ValueError, cib.errors.CibError)):
         timing_edges(_world(), bin_s=bad)
+
+
+def test_timing_cluster_says_timing_in_kinds_and_scores_above_zero():
+    det = cib.detect(_world(), n_null=30, fdr_runs=3)
+    c = det.flagged.iloc[0]
+    assert c["kinds"] == "timing" and c["score"] > 0
+    assert "pairs with synchronised posting times" in det.summary()
+
+
+def test_empty_members_table_keeps_its_dtypes():
+    det = cib.detect(_world(), n_null=5, fdr_runs=2, timing=False)
+    assert det.members.empty and det.members["in_flagged"].dtype == bool
+    assert det.members[det.members["in_flagged"]].empty
