@@ -28,6 +28,9 @@ from .traces import DEFAULT_KINDS, KINDS, build_traces
 
 __all__ = ["Detection", "ClusterView", "detect", "DEFAULT_MEMORY_BUDGET"]
 
+#: Most edges written to graph.gexf / graph.graphml (the strongest; edges.csv keeps all).
+MAX_GRAPH_FILE_EDGES = 200_000
+
 #: Default bound on the co-actions ``detect`` materialises (see ``memory_budget``).
 DEFAULT_MEMORY_BUDGET = "4G"
 
@@ -269,14 +272,32 @@ class Detection:
     def write(self, out_dir: str | Path, review: pd.DataFrame | None = None) -> Path:
         """Write every output (tables as CSV and Parquet, GEXF, GraphML, report.html, manifest)
         into ``out_dir`` atomically; see :func:`cib.export.write_outputs`."""
+        import copy
+
         from .export import write_outputs
 
-        graph = self.to_networkx()
+        edges = self.graph_edges
+        manifest = self.manifest
+        if len(edges) > MAX_GRAPH_FILE_EDGES:
+            # GEXF / GraphML of millions of edges take gigabytes and minutes and no tool opens
+            # them usefully: the graph files keep the strongest edges (edges.csv keeps all)
+            order = np.lexsort((edges["account_v"].to_numpy(dtype=object),
+                                edges["account_u"].to_numpy(dtype=object),
+                                -edges["weighted"].to_numpy(dtype=np.float64)))
+            kept = edges.iloc[np.sort(order[:MAX_GRAPH_FILE_EDGES])]
+            manifest = copy.deepcopy(dict(self.manifest))
+            note = (f"graph.gexf and graph.graphml hold the {MAX_GRAPH_FILE_EDGES:,} strongest of "
+                    f"the {len(edges):,} graph edges (by weighted); edges.csv holds all of them")
+            manifest.setdefault("warnings", []).append(note)
+            manifest["graph_files"] = {"edges_written": MAX_GRAPH_FILE_EDGES,
+                                       "edges_total": len(edges)}
+            edges = kept
+        graph = to_networkx(edges, self.members)
         score = self.clusters.set_index("cluster_id")["score"]
         for node, data in graph.nodes(data=True):
             cid = data.get("cluster_id", -1)
             data["score"] = float(score.get(cid, 0.0)) if cid is not None and cid >= 0 else 0.0
-        return write_outputs(out_dir, self.tables(), graph, self.manifest,
+        return write_outputs(out_dir, self.tables(), graph, manifest,
                              files={"report.html": self.report_html(review)})
 
     def pseudonymize(self, key: str | bytes) -> Detection:

@@ -160,3 +160,22 @@ def test_empty_members_table_keeps_its_dtypes():
     det = cib.detect(_world(), n_null=5, fdr_runs=2, timing=False)
     assert det.members.empty and det.members["in_flagged"].dtype == bool
     assert det.members[det.members["in_flagged"]].empty
+
+
+def test_graph_files_keep_the_strongest_edges_when_the_graph_is_huge(tmp_path, monkeypatch):
+    import json
+
+    import networkx as nx
+
+    import cib.pipeline as P
+
+    det = cib.detect(_world(), n_null=10, fdr_runs=2)
+    n = len(det.graph_edges)
+    monkeypatch.setattr(P, "MAX_GRAPH_FILE_EDGES", 5)
+    det.write(tmp_path / "o")
+    g = nx.read_graphml(tmp_path / "o" / "graph.graphml")
+    assert g.number_of_edges() == 5 < n
+    assert len(pd.read_csv(tmp_path / "o" / "edges.csv")) == len(det.edges)
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert m["graph_files"] == {"edges_written": 5, "edges_total": n}
+    assert any("strongest" in w for w in m["warnings"])
