@@ -1,0 +1,176 @@
+"""Stable facts of cib on the real third-party data (``bench/real_data.py``, issue 5).
+
+Every test that reads ``../shared/data/real`` skips cleanly when the files are absent; the ones
+that run a whole detection on a large file are marked slow. Nothing here asserts on timings.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+
+import pandas as pd
+import pytest
+from conftest import ROOT, shared_file
+
+import cib
+
+
+def _bench():
+    """bench/real_data.py as a module (bench/ is not a package)."""
+    name = "bench_real_data"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "real_data.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _ira_labels():
+    bench = _bench()
+    return bench.ira_labels(shared_file("real", "ira538-election2016", "authors.csv.gz"),
+                            shared_file("real", "ira538-election2016", bench.IRA_WIDE))
+
+
+# ---------------------------------------------------------------------------------------------
+# the script itself (no data needed)
+# ---------------------------------------------------------------------------------------------
+
+def test_script_skips_every_dataset_when_the_data_are_missing(tmp_path, capsys):
+    assert _bench().main(["--shared", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# cib on real data")
+    assert out.count("skipped: missing") == 3
+
+
+def test_script_rejects_an_unknown_section(tmp_path):
+    with pytest.raises(SystemExit):
+        _bench().main(["--shared", str(tmp_path), "--only", "ira,bogus"])
+
+
+def test_purity_and_agreement_helpers():
+    bench = _bench()
+    members = pd.DataFrame({"account_id": ["a", "b", "c", "d", "e"], "cluster_id": [0, 0, 0, 1, 1]})
+    labels = pd.Series({"a": "X", "b": "X", "c": "Y", "d": "Y", "e": "Y"})
+    pur = bench.purity_table(members, labels).set_index("cluster_id")
+    assert pur.loc[0, "majority"] == "X" and pur.loc[0, "purity"] == pytest.approx(2 / 3)
+    assert pur.loc[1, "purity"] == 1.0
+    # one category split over two clusters: pure clusters, ARI 0 (a single true class)
+    one = bench.label_agreement(members, pd.Series({k: "X" for k in "abcde"}))
+    assert one["ari"] == 0.0
+    assert math.isnan(bench.label_agreement(members.iloc[:0], labels)["ari"])  # nothing flagged
+
+
+# ---------------------------------------------------------------------------------------------
+# IRA
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.shared
+def test_ira_wide_mapping_reads_posts_retweets_and_quotes():
+    bench = _bench()
+    path = shared_file("real", "ira538-election2016", bench.IRA_WIDE)
+    actions, rejects, stats = cib.read_actions(path, mapping=bench.IRA_WIDE_MAP)
+    assert len(actions) == 184_175 and len(rejects) == 0
+    assert actions["account_id"].nunique() == 475
+    assert actions["action_type"].value_counts().to_dict() == {"repost": 145_720, "post": 37_715,
+                                                              "quote": 740, "reply": 0}
+    assert stats["timestamp_resolution_s"] == 60
+    # every account is labelled
+    labels = _ira_labels()
+    assert actions["account_id"].isin(labels.index).all()
+    # retweets are traced by their parent only: their hashtags and URLs belong to the original
+    traces = cib.build_traces(actions, kinds="repost,quote,url,hashtag")
+    by_kind = traces["kind"].value_counts()
+    assert by_kind["repost"] == 145_720 and by_kind["quote"] == 740
+    retweet_ids = set(actions.loc[actions["action_type"] == "repost", "action_id"])
+    assert not traces.loc[traces["kind"].isin(["url", "hashtag"]), "action_id"].isin(retweet_ids).any()
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_ira_long_file_flags_only_lefttroll_lockstep_retweeters():
+    bench = _bench()
+    path = shared_file("real", "ira538-election2016", bench.IRA_LONG)
+    actions, _, _ = cib.read_actions(path, mapping=bench.IRA_LONG_MAP)
+    det = cib.detect(actions, window=60)
+    fm = bench.flagged_members(det)
+    assert len(det.flagged) >= 3 and len(fm) >= 6
+    cats = fm["account_id"].map(_ira_labels()["account_category"])
+    assert set(cats) == {"LeftTroll"}
+    # each flagged cluster co-retweeted over 100 distinct texts
+    assert (det.flagged["n_objects"] > 100).all()
+    assert set(det.flagged["kinds"]) == {"repost"}
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_ira_wide_file_flagged_clusters_are_nearly_pure():
+    bench = _bench()
+    path = shared_file("real", "ira538-election2016", bench.IRA_WIDE)
+    actions, _, _ = cib.read_actions(path, mapping=bench.IRA_WIDE_MAP)
+    det = cib.detect(actions, window=600)
+    fm = bench.flagged_members(det)
+    labels = _ira_labels()["account_category"]
+    pur = bench.purity_table(fm, labels)
+    assert len(pur) >= 5
+    # every flagged cluster has a clear majority category, and most accounts sit in pure clusters
+    assert pur["purity"].min() >= 0.75
+    assert (pur["purity"] * pur["size"]).sum() / pur["size"].sum() >= 0.9
+    # the hashtag gamers are the largest coordinated population; no NonEnglish account is flagged
+    cats = fm["account_id"].map(labels).value_counts()
+    assert cats.index[0] == "HashtagGamer"
+    assert "NonEnglish" not in cats.index
+
+
+# ---------------------------------------------------------------------------------------------
+# russian_coord_tweets
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.shared
+def test_russian_native_result_is_inside_coortweets_network():
+    path = shared_file("real", "coortweet", "russian_coord_tweets.csv.gz")
+    actions, rejects, stats = cib.read_actions(path, format="coortweet")
+    det = cib.detect(actions, window=60, n_null=20, rejects=rejects, input_stats=stats)
+    raw = pd.read_csv(path, dtype={"object_id": str, "account_id": str, "content_id": str})
+    ct = cib.run_coortweet(raw, window=60, min_participation=2).tables["edges"]
+    vertices = set(ct["from"]).union(ct["to"])
+    assert len(vertices) == 2110 and len(ct) == 3721
+    pairs = {tuple(sorted(p)) for p in zip(ct["from"], ct["to"])}
+    # cib's flagged accounts, its graph's edges and even every candidate pair (>= 2 distinct
+    # co-retweeted posts) are CooRTweet edges; cib keeps a tiny, significant part of them
+    flagged = set(det.members.loc[det.members["in_flagged"].astype(bool), "account_id"])
+    assert flagged and flagged <= vertices
+    cand = {tuple(sorted(p)) for p in zip(det.edges["account_u"], det.edges["account_v"])}
+    assert cand and cand <= pairs
+    sig = det.edges[det.edges["significant"]]
+    assert 1 <= len(sig) <= 10 and len(flagged) <= 20
+    # the significant pairs co-retweeted more posts than chance explains by far
+    assert (sig["weight"] >= 3).all() and (sig["expected"] < 0.5).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Turkish astroturfing bots: timing only
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_turkish_bots_are_linked_by_timing_alone():
+    bench = _bench()
+    path = shared_file("real", "elmas-astrobots", bench.TR_STREAM)
+    users = pd.read_csv(shared_file("real", "elmas-astrobots", bench.TR_USERS),
+                        dtype={"author_id": str}).set_index("author_id")["total_attacks"]
+    actions, _, _ = cib.read_actions(path, mapping=bench.TR_CREATED_MAP)
+    det = cib.detect(actions)
+    assert det.manifest["counts"]["traces"] == 0  # no shared object at all
+    fm = bench.flagged_members(det)
+    # most bots are flagged, in a few big synchronised groups
+    assert len(fm) > 0.5 * actions["account_id"].nunique()
+    assert (det.flagged["n_accounts"] >= 500).sum() >= 3
+    # and nearly all flagged bots are ones the data's author trusts (total_attacks >= 4)
+    assert (fm["account_id"].map(users) >= 4).mean() >= 0.95
+    # every edge of the graph is a timing edge
+    sig = det.edges[det.edges["significant"]]
+    assert (sig["w_timing"] > 0).all()
