@@ -236,7 +236,7 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
         verdicts = read_review(review)  # fail on a bad review file before the long run
     t0 = time.perf_counter()
     actions, rejects, stats = read_actions(list(inputs), format=fmt, mapping=mapping,
-                                           on_error=on_error)
+                                           on_error=on_error, progress=False if quiet else None)
     stats["read_seconds"] = time.perf_counter() - t0
     stats["warnings"] = [*stats.get("warnings", []), *_input_warnings(actions, stats)]
     if not quiet:
@@ -382,7 +382,8 @@ def _run_cnt(inputs, out, fmt, mapping, on_error, window, networks, min_edge_wei
 
         messages = pd.concat([read_cnt_csv(p) for p in files], ignore_index=True)
     else:
-        actions, _, _ = read_actions(list(inputs), format=fmt, mapping=mapping, on_error=on_error)
+        actions, _, _ = read_actions(list(inputs), format=fmt, mapping=mapping, on_error=on_error,
+                                     progress=False if quiet else None)
         messages = cnt_input_from_actions(actions)
     res = run_cnt(messages, window=window, networks=networks, min_edge_weight=min_edge_weight,
                   keep_empty_urls=keep_empty_urls)
@@ -407,7 +408,8 @@ def _run_compat(inputs, out, fmt, mapping, on_error, window, kinds, min_particip
     if fmts == {"coortweet"} and not mapping:
         data = read_coortweet_raw(list(inputs))  # every row, as CooRTweet reads it
     else:
-        actions, _, _ = read_actions(list(inputs), format=fmt, mapping=mapping, on_error=on_error)
+        actions, _, _ = read_actions(list(inputs), format=fmt, mapping=mapping, on_error=on_error,
+                                     progress=False if quiet else None)
         data = coortweet_frames(actions, kinds)
     res = run_coortweet(data, window=window, min_participation=min_participation,
                         edge_weight=edge_weight)
@@ -595,15 +597,18 @@ def formats():
               help="Also check the timestamps' resolution against this co-action window "
                    "(90, 90s, 5m, 1h).")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.pass_context
 @handle_errors
-def inspect(inputs, fmt, mapping, window, as_json):
+def inspect(ctx, inputs, fmt, mapping, window, as_json):
     """Check INPUT files without detecting: the format and column mapping of each file, rows,
     rejects by reason, duplicates, accounts, time range, timestamp resolution, the most active
     accounts and most shared objects, and every problem found."""
     from .inspect import inspect_command_text
+    from .io._progress import progress_default
 
-    text = inspect_command_text(list(inputs), format=fmt, mapping=mapping, window=window,
-                                as_json=as_json)
+    with progress_default(False if ctx.obj.get("quiet", False) else None):
+        text = inspect_command_text(list(inputs), format=fmt, mapping=mapping, window=window,
+                                    as_json=as_json)
     if not as_json:  # account ids and hashtags are written by strangers: escape what a terminal
         text = "\n".join(one_line(line) for line in text.split("\n"))  # would act on
     click.echo(text)

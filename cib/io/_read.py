@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +24,9 @@ from ..schema import (ACTION_COLUMNS, ACTION_TYPES, LIST_COLUMNS, REJECT_COLUMNS
                       empty_actions, empty_rejects)
 from ._formats import (_REGISTRY, FORMATS, Format, RecordContext, detect_columns, detect_records,
                        get_format)
-from ._readers import Source, open_source, split_name
-from ._values import (NAT, clean_str, display_values, parse_action_types, parse_lists,
+from ._progress import Progress, resolve
+from ._readers import Restart, Source, open_source, split_name
+from ._values import (NAT, EpochScale, clean_str, display_values, parse_action_types, parse_lists,
                       parse_timestamps, timestamp_resolution, timestamps_out_of_range)
 
 __all__ = ["read_actions", "expand_paths", "resolution_warning"]
@@ -41,13 +43,18 @@ _MAP_EXAMPLE = "--map account_id=user,timestamp=created_at"
 _MIN_FOR_RESOLUTION = 3
 # resolution_warning: the window should span at least this many resolution steps.
 _STEPS_PER_WINDOW = 10
+#: Actions of a record format (nested JSON) normalised at a time.
+RECORD_CHUNK = 1 << 17
+#: How often one file may be read again (each reason for another pass happens once or twice).
+_MAX_PASSES = 8
 
 
 @dataclass
 class _Part:
-    """What one file contributes: valid rows (internal dtypes), rejects, and counts."""
+    """What one file contributes: valid rows (internal dtypes, chunk by chunk), rejects, and
+    counts."""
 
-    good: pd.DataFrame
+    good: list[pd.DataFrame]
     rejects: pd.DataFrame
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -61,6 +68,7 @@ def read_actions(
     format: str = "auto",
     mapping: str | dict[str, str] | None = None,
     on_error: str = "skip",
+    progress: bool | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Read one or more input files into an ACTIONS table.
 
@@ -88,6 +96,9 @@ def read_actions(
         ``"skip"`` puts bad rows into REJECTS; ``"fail"`` raises :class:`InputError` for the
         first bad row (in file order, then row order). Problems with a whole file (missing
         columns, unreadable or malformed file) always raise.
+    progress : bool, optional
+        Show a progress bar on stderr (bytes of the files read, rows so far). None (the
+        default): when stderr is a terminal (see also ``cib.io._progress.progress_default``).
 
     Returns
     -------
@@ -172,6 +183,12 @@ def read_actions(
     them: blank lines count. In JSON, a ``\\uD83D`` escape without its partner (half an emoji)
     becomes U+FFFD, with a warning.
 
+    Files are read in chunks (about 8 MiB of CSV or JSON lines at a time, 262,144 Parquet
+    records), decompressed as they are read, and each chunk is checked and converted before the
+    next one is read, so memory holds the converted rows but never the text of a whole file;
+    duplicates are found across chunks and files. The result is the same as reading each file
+    at once. A JSON array or document, and a compressed Parquet file, are read whole.
+
     Examples
     --------
     >>> import tempfile, shutil
@@ -201,21 +218,37 @@ def read_actions(
     _check_mapping_keys(mapping_dict, fmt_name, mapping)
     files = _expand(paths)
     stems = _stems([display for _, display in files])
+    sizes = [_size(path) for path, _ in files]
+    bar = Progress(sum(sizes), resolve(progress))
+    try:
+        return _read_all(files, stems, sizes, fmt_name, mapping_dict, on_error, bar)
+    finally:
+        bar.close()
 
+
+def _read_all(files: list[tuple[Path, str]], stems: dict[str, str], sizes: list[int],
+              fmt_name: str, mapping_dict: dict[str, str], on_error: str, bar: Progress
+              ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     parts: list[_Part] = []
+    offset = 0
     for index, (path, display) in enumerate(files):
-        part = _read_file(path, display, index, stems[display], fmt_name, mapping_dict)
+        bar.start_file(display, offset)
+        part = _read_file(path, display, index, stems[display], fmt_name, mapping_dict, bar)
+        offset += sizes[index]
         parts.append(part)
+        _release()
         log.info("%s: %d rows (%s), %d rejected", display, part.stats["rows"],
                  part.stats["format"], len(part.rejects))
         if on_error == "fail" and len(part.rejects):
             break  # the first bad row is in this file or (a duplicate) an earlier one
 
-    good = pd.concat([p.good for p in parts], ignore_index=True) if parts else None
-    n_good = 0 if good is None else len(good)
+    bar.phase("sorting")
+    good = _concat_good([g for p in parts for g in p.good])
     for p in parts:
-        p.good = _empty_good()  # the concatenation holds the rows now; free the pieces
-    good, dup_rejects, exact_dups = _deduplicate(good, [d for _, d in files])
+        p.good = []  # the concatenation holds the rows now
+    _release()
+    drop, dup_rejects, exact_dups = _deduplicate(good, [d for _, d in files])
+    _release()
     rejects = pd.concat([p.rejects for p in parts] + [dup_rejects], ignore_index=True)
     rejects = rejects.sort_values(["_file", "row"], kind="stable", ignore_index=True)
 
@@ -225,7 +258,6 @@ def read_actions(
         raise InputError(message, file=first["source"], row=int(first["row"]),
                          column=first["column"])
 
-    actions = _finish(good)
     rej_per_file = np.bincount(rejects["_file"].to_numpy(dtype=np.int64), minlength=len(parts))
     dup_per_file = np.bincount(exact_dups, minlength=len(parts))
     file_stats = []
@@ -235,10 +267,13 @@ def read_actions(
         s["duplicates"] = int(dup_per_file[i])
         file_stats.append(s)
     rejects = _finish_rejects(rejects)
-    if len(good) == n_good and n_good:  # nothing dropped: units nest, so the finest file's
+    if drop is None and len(good):  # nothing dropped: units nest, so the finest file's
         resolution = min(s["timestamp_resolution_s"] for s in file_stats if s["rows"] > s["rejected"])
     else:
-        resolution = timestamp_resolution(good["timestamp"].to_numpy(dtype=np.int64))
+        ts = good["timestamp"].to_numpy(dtype=np.int64)
+        resolution = timestamp_resolution(ts if drop is None else ts[~drop])
+    actions = _finish(good, drop)
+    del good
     warnings = [w for s in file_stats for w in s.pop("warnings", [])]
     stats = {
         "files": file_stats,
@@ -252,6 +287,35 @@ def read_actions(
     for w in warnings:
         log.info("%s", w)
     return actions, rejects, stats
+
+
+def _release() -> None:
+    """Give freed memory back to the system: Arrow's allocator and C's (glibc keeps the freed
+    arrays of the chunks otherwise), so that the next phase does not come on top of it."""
+    pa.default_memory_pool().release_unused()
+    if _TRIM is not None:
+        _TRIM(0)
+
+
+def _malloc_trim() -> Any:
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_TRIM = _malloc_trim() if sys.platform.startswith("linux") else None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reported when the file is opened
+        return 0
 
 
 def resolution_warning(stats: dict[str, Any], window_s: float) -> str | None:
@@ -397,7 +461,7 @@ def _sha256(path: Path, display: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 def _read_file(path: Path, display: str, index: int, stem: str, fmt_name: str,
-               mapping: dict[str, str]) -> _Part:
+               mapping: dict[str, str], bar: Progress) -> _Part:
     source = open_source(path, display)
     sha = _sha256(path, display)
     fmt = None if fmt_name == "auto" else get_format(fmt_name)
@@ -413,13 +477,13 @@ def _read_file(path: Path, display: str, index: int, stem: str, fmt_name: str,
                 raise InputError(f"--map (mapping=) renames flat columns; the {fmt.name} format "
                                  "reads nested JSON fields, which cannot be renamed", file=display)
             return _note_replacements(source, _read_records(source, fmt, display, index, stem,
-                                                            stats))
+                                                            stats, bar))
     elif fmt is not None and fmt.records:
         raise InputError(f"the {fmt.name} format reads JSON (one object per line, an array, or one "
                          f"document), but this file is read as {source.container.upper()} "
                          "(by its extension or content)", file=display)
     return _note_replacements(source, _read_columns(source, fmt, display, index, stem, mapping,
-                                                    stats))
+                                                    stats, bar))
 
 
 def _note_replacements(source: Source, part: _Part) -> _Part:
@@ -432,15 +496,23 @@ def _note_replacements(source: Source, part: _Part) -> _Part:
     return part
 
 
-def _read_columns(source: Source, fmt: Format | None, display: str, index: int, stem: str,
-                  mapping: dict[str, str], stats: dict[str, Any]) -> _Part:
-    """A flat file (CSV, TSV, Parquet, flat JSON) in a column format (None: detect it)."""
-    names = source.names()
-    if fmt is not None:
-        stats["format"] = fmt.name
-    if not names:  # an empty file
-        return _finish_part(_empty_good(), _empty_rejects(), stats, display)
+@dataclass(frozen=True)
+class _Plan:
+    """How a flat file is read: its format, the input columns used, and where they go."""
 
+    fmt: Format
+    used: tuple[str, ...]  # the format's input names that the file has
+    view: dict[str, str]  # format input name -> the file's column (for ``used``)
+    raw_columns: list[str]
+    exact: frozenset[str]
+    columns: dict[str, str]  # stats["columns"]
+    reject_names: dict[str, str]
+
+
+def _plan(names: list[str], fmt: Format | None, mapping: dict[str, str], source: Source,
+          display: str) -> _Plan:
+    """The :class:`_Plan` for a file with these column names (InputError when it cannot be read
+    in ``fmt``, or in any format when it is None)."""
     absent = [v for v in dict.fromkeys(mapping.values()) if v not in names]
     if absent:
         raise InputError(f"the mapping names columns that are not in the file: {', '.join(absent)} "
@@ -449,7 +521,6 @@ def _read_columns(source: Source, fmt: Format | None, display: str, index: int, 
     view.update(mapping)
     if fmt is None:
         fmt = get_format(detect_columns(view))
-    stats["format"] = fmt.name
     missing = fmt.missing(view)
     if missing:
         raise InputError(
@@ -461,42 +532,94 @@ def _read_columns(source: Source, fmt: Format | None, display: str, index: int, 
     if dup:
         raise InputError(f"these columns appear more than once in the header: {', '.join(dup)}",
                          file=display)
-    raw_columns = list(dict.fromkeys(view[c] for c in used))
-    exact = frozenset(view[c] for c in used if c in fmt.exact)
-    frame, rows = source.read(raw_columns, exact)
-    raw = pd.DataFrame({c: frame[view[c]] for c in used}, index=frame.index)
-    canonical = fmt.convert(raw)
-    stats["rows"] = int(len(rows))
-    stats["columns"] = fmt.mapping(view)
-    stats["warnings"] = [f"{display}: {w}" for w in canonical.attrs.get("warnings", [])]
-    good, rejects = _normalise(canonical, rows, display, stem, index, fmt.reject_names(view))
-    return _finish_part(good, rejects, stats, display)
+    return _Plan(fmt, tuple(used), {c: view[c] for c in used},
+                 list(dict.fromkeys(view[c] for c in used)),
+                 frozenset(view[c] for c in used if c in fmt.exact), fmt.mapping(view),
+                 fmt.reject_names(view))
+
+
+def _read_columns(source: Source, fmt: Format | None, display: str, index: int, stem: str,
+                  mapping: dict[str, str], stats: dict[str, Any], bar: Progress) -> _Part:
+    """A flat file (CSV, TSV, Parquet, flat JSON) in a column format (None: detect it)."""
+    names, complete = source.names_hint()
+    if fmt is not None:
+        stats["format"] = fmt.name
+    if not names and complete:  # an empty file
+        return _finish_part(_Chunks(source, display, stem, index, {}, None, bar), stats, display)
+    try:
+        plan = _plan(names, fmt, mapping, source, display)
+    except InputError:
+        if complete:
+            raise
+        names, complete = source.names(), True  # the names that decide are maybe further on
+        plan = _plan(names, fmt, mapping, source, display)
+    stats["format"] = plan.fmt.name
+    unit = None
+    for _ in range(_MAX_PASSES):
+        chunks = _Chunks(source, display, stem, index, plan.reject_names, unit, bar)
+        try:
+            for frame, rows in source.chunks(plan.raw_columns, plan.exact):
+                raw = pd.DataFrame({c: frame[plan.view[c]] for c in plan.used}, index=frame.index)
+                del frame
+                chunks.add(plan.fmt.convert(raw), rows)
+        except Restart:
+            chunks.drop()
+            continue
+        if not complete:  # the whole file has been read: are there more columns than first seen?
+            names, complete = source.names(), True
+            again = _plan(names, fmt, mapping, source, display)
+            if again != plan:
+                plan = again
+                chunks.drop()
+                continue
+        unit = chunks.wrong_unit()
+        if unit is not None:  # epoch numbers in the other unit than the first ones suggested
+            chunks.drop()
+            continue
+        break
+    else:  # pragma: no cover - each reason for another pass happens once
+        raise AssertionError(f"{display}: read too many times")
+    stats["format"] = plan.fmt.name
+    stats["rows"] = chunks.rows
+    stats["columns"] = plan.columns
+    stats["warnings"] = [f"{display}: {w}" for w in chunks.warnings()]
+    return _finish_part(chunks, stats, display)
 
 
 def _read_records(source: Any, fmt: Format, display: str, index: int, stem: str,
-                  stats: dict[str, Any]) -> _Part:
-    """A JSON file in a record format: one row per action that the format's converter yields."""
+                  stats: dict[str, Any], bar: Progress) -> _Part:
+    """A JSON file in a record format: one row per action that the format's converter yields,
+    normalised in chunks of about :data:`RECORD_CHUNK` actions (whole records)."""
     stats["format"] = fmt.name
     stats["columns"] = fmt.mapping()
-    values: dict[str, list[Any]] = {c: [] for c in ACTION_COLUMNS}
-    rows: list[int] = []
-    ctx = RecordContext(source.lines)
-    for row, record in source.records():
-        if not isinstance(record, dict):
-            raise InputError(f"expected a JSON object, got {_json_type(record)}", file=display,
-                             row=row)
-        ctx.row = row
-        ctx.lines = source.lines  # filled once a document has been decoded
-        for item in fmt.convert(record, ctx):
-            rows.append(item.get("_row", row))
-            for c, column in values.items():
-                column.append(item.get(c))
-    n = len(rows)
-    canonical = pd.DataFrame({
-        c: (pd.Series(v, dtype=object) if c in LIST_COLUMNS else pd.Series(v, dtype="str"))
-        for c, v in values.items() if any(x is not None for x in v)
-    }, index=pd.RangeIndex(n))
-    stats["rows"] = n
+    unit = None
+    for _ in range(_MAX_PASSES):
+        chunks = _Chunks(source, display, stem, index, fmt.reject_names(), unit, bar)
+        values: dict[str, list[Any]] = {c: [] for c in ACTION_COLUMNS}
+        rows: list[int] = []
+        ctx = RecordContext(source.lines)
+        for row, record in source.records():
+            if not isinstance(record, dict):
+                raise InputError(f"expected a JSON object, got {_json_type(record)}", file=display,
+                                 row=row)
+            ctx.row = row
+            ctx.lines = source.lines  # filled once a document has been decoded
+            for item in fmt.convert(record, ctx):
+                rows.append(item.get("_row", row))
+                for c, column in values.items():
+                    column.append(item.get(c))
+            if len(rows) >= RECORD_CHUNK:  # the actions of one record stay in one chunk
+                chunks.add(_canonical(values, len(rows)), np.asarray(rows, dtype=np.int64))
+                values = {c: [] for c in ACTION_COLUMNS}
+                rows = []
+        chunks.add(_canonical(values, len(rows)), np.asarray(rows, dtype=np.int64))
+        unit = chunks.wrong_unit()
+        if unit is None:
+            break
+        chunks.drop()
+    else:  # pragma: no cover - each reason for another pass happens once
+        raise AssertionError(f"{display}: read too many times")
+    stats["rows"] = chunks.rows
     stats["skipped"] = int(sum(ctx.skipped.values()))
     warnings = list(ctx.warnings)
     if ctx.skipped:
@@ -506,22 +629,100 @@ def _read_records(source: Any, fmt: Format, display: str, index: int, stem: str,
                         f"{'are' if skipped != 1 else 'is'} not a post, repost, reply or quote "
                         f"({what})")
     stats["warnings"] = [f"{display}: {w}" for w in warnings]
-    good, rejects = _normalise(canonical, np.asarray(rows, dtype=np.int64), display, stem, index,
-                               fmt.reject_names())
-    return _finish_part(good, rejects, stats, display)
+    return _finish_part(chunks, stats, display)
 
 
-def _finish_part(good: pd.DataFrame, rejects: pd.DataFrame, stats: dict[str, Any],
-                 display: str) -> _Part:
+def _canonical(values: dict[str, list[Any]], n: int) -> pd.DataFrame:
+    """The canonical columns of record-format actions (those with any value)."""
+    return pd.DataFrame({
+        c: (pd.Series(v, dtype=object) if c in LIST_COLUMNS else pd.Series(v, dtype="str"))
+        for c, v in values.items() if any(x is not None for x in v)
+    }, index=pd.RangeIndex(n))
+
+
+_COUNTED = re.compile(r"(\d+) (.*)", re.DOTALL)
+
+
+class _Chunks:
+    """The valid rows (internal dtypes) and rejects of one file, added chunk by chunk.
+
+    The seconds-or-milliseconds decision for epoch numbers belongs to the whole file (the
+    median of all of them): the first chunk with numbers decides it for the rest of the pass,
+    :meth:`wrong_unit` says when the whole file decides otherwise (read it again then).
+    """
+
+    def __init__(self, source: Source, display: str, stem: str, index: int,
+                 names: dict[str, str], unit: str | None, bar: Progress) -> None:
+        self.source, self.display, self.stem, self.index = source, display, stem, index
+        self.names = names
+        self.unit = unit
+        self.bar = bar
+        self.good: list[pd.DataFrame] = []
+        self.rejects: list[pd.DataFrame] = []
+        self.rows = 0
+        self.n_good = 0
+        self.resolution: float | None = None
+        self.scale = EpochScale()
+        self._warnings: dict[str, int | None] = {}
+
+    def add(self, canonical: pd.DataFrame, rows: np.ndarray) -> None:
+        scale = EpochScale()
+        good, rejects = _normalise(canonical, rows, self.display, self.stem, self.index,
+                                   self.names, unit=self.unit, scale=scale)
+        if self.unit is None and scale.count:
+            self.unit = scale.unit()  # what this chunk's own median said
+        self.scale.merge(scale)
+        self.rows += len(rows)
+        good["_hash"] = _id_hashes(good["action_id"])
+        if len(good):
+            # Resolutions nest (a day is whole hours, ...): the file's is the finest chunk's.
+            r = timestamp_resolution(good["timestamp"].to_numpy(dtype=np.int64))
+            self.resolution = r if self.resolution is None else min(self.resolution, r)
+            self.n_good += len(good)
+            self.good.append(good)
+        if len(rejects):
+            self.rejects.append(rejects)
+        for w in canonical.attrs.get("warnings", []):
+            m = _COUNTED.fullmatch(w)  # "12 values have ...": add the counts of the chunks
+            if m:
+                key = m.group(2)
+                self._warnings[key] = (self._warnings.get(key) or 0) + int(m.group(1))
+            else:
+                self._warnings.setdefault(w, None)
+        self.bar.update(self.source.position(), len(rows))
+        _release()  # the chunk's temporary memory
+
+    def warnings(self) -> list[str]:
+        """The format's warnings about the file (counts added up)."""
+        return [w if n is None else f"{n} {w}" for w, n in self._warnings.items()]
+
+    def wrong_unit(self) -> str | None:
+        """The unit of the file's epoch numbers when this pass used the other one, else None."""
+        unit = self.scale.unit()
+        return unit if unit is not None and unit != self.unit else None
+
+    def drop(self) -> None:
+        """Forget this pass (the file is read again)."""
+        self.bar.restart_file(self.rows)
+        self.good, self.rejects = [], []
+
+
+def _id_hashes(ids: pd.Series) -> np.ndarray:
+    """A 64-bit hash of every action_id (duplicates are found by sorting these)."""
+    return pd.util.hash_array(ids.to_numpy(dtype=object, na_value=None), categorize=False)
+
+
+def _finish_part(chunks: _Chunks, stats: dict[str, Any], display: str) -> _Part:
     """Add the file's timestamp resolution (and a warning when it is a minute or coarser)."""
-    resolution = timestamp_resolution(good["timestamp"].to_numpy(dtype=np.int64))
+    resolution = 1.0 if chunks.resolution is None else chunks.resolution
     stats["timestamp_resolution_s"] = resolution
-    if resolution >= 60 and len(good) >= _MIN_FOR_RESOLUTION:
+    if resolution >= 60 and chunks.n_good >= _MIN_FOR_RESOLUTION:
         least = _STEPS_PER_WINDOW * resolution
         stats["warnings"].append(
             f"{display}: timestamps have {_duration(resolution)} resolution: delays shorter "
             f"than that cannot be measured; use a window of {least:g} s{_in_units(least)} or more")
-    return _Part(good, rejects, stats)
+    rejects = pd.concat(chunks.rejects, ignore_index=True) if chunks.rejects else _empty_rejects()
+    return _Part(chunks.good, rejects, stats)
 
 
 def _json_type(value: Any) -> str:
@@ -541,15 +742,37 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def _has_control(values: pd.Series) -> np.ndarray:
     """True where a (cleaned) id holds a control character."""
+    if not _may_have_control(values):
+        return np.zeros(len(values), dtype=bool)
     return values.str.contains(_CONTROL.pattern, regex=True).to_numpy(dtype=bool, na_value=False)
 
 
+def _may_have_control(values: pd.Series) -> bool:
+    """False when no byte of the column's Arrow text is a control character (most columns: no
+    need for the regular expression then)."""
+    arrow = getattr(values.array, "__arrow_array__", None)
+    if arrow is None:
+        return True
+    data = arrow()
+    for chunk in getattr(data, "chunks", [data]):
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return True
+        buffer = chunk.buffers()[2]
+        if buffer is None:
+            continue
+        raw = np.frombuffer(buffer, dtype=np.uint8)
+        if ((raw < 0x20) | (raw == 0x7F)).any():
+            return True
+    return False
+
+
 def _normalise(canonical: pd.DataFrame, rows: np.ndarray, display: str, stem: str,
-               index: int, names: dict[str, str] | None = None
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+               index: int, names: dict[str, str] | None = None, unit: str | None = None,
+               scale: EpochScale | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parse canonical raw columns; split valid rows from rejected ones.
 
-    ``names`` gives the input column (or JSON field) that REJECTS name for a cib column.
+    ``names`` gives the input column (or JSON field) that REJECTS name for a cib column;
+    ``unit`` and ``scale`` are passed to :func:`parse_timestamps`.
     """
     names = names or {}
     n = len(rows)
@@ -563,7 +786,7 @@ def _normalise(canonical: pd.DataFrame, rows: np.ndarray, display: str, stem: st
     if raw_ts is None:
         ts, ts_missing = np.full(n, NAT, dtype=np.int64), np.ones(n, dtype=bool)
     else:
-        ts, ts_missing = parse_timestamps(raw_ts)
+        ts, ts_missing = parse_timestamps(raw_ts, unit, scale)
     has_parent = parent.notna().to_numpy()
     codes, unknown = parse_action_types(get("action_type"), has_parent)
 
@@ -659,21 +882,49 @@ def _normalise(canonical: pd.DataFrame, rows: np.ndarray, display: str, stem: st
 # All files
 # ---------------------------------------------------------------------------------------------
 
-def _deduplicate(good: pd.DataFrame | None, displays: list[str]
-                 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """Drop exact duplicates and reject later rows that reuse an action_id with other content.
+def _concat_good(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The valid rows of all chunks in one frame, built column by column (each column of the
+    chunks is freed once it is copied; text columns are Arrow arrays, joined without a copy)."""
+    if not frames:
+        return _empty_good()
+    if len(frames) == 1:
+        return frames[0]
+    n = sum(len(f) for f in frames)
+    columns: dict[str, Any] = {}
+    for c in list(frames[0].columns):
+        pieces = [f[c] for f in frames]
+        if isinstance(pieces[0].dtype, pd.StringDtype):
+            columns[c] = pd.concat(pieces, ignore_index=True)
+        else:
+            columns[c] = np.concatenate([p.to_numpy() for p in pieces])
+        del pieces
+        for f in frames:
+            del f[c]
+        _release()
+    return _assemble(columns, n)
 
-    Returns the remaining rows, the rejects, and the file index of every dropped duplicate.
+
+def _deduplicate(good: pd.DataFrame, displays: list[str]
+                 ) -> tuple[np.ndarray | None, pd.DataFrame, np.ndarray]:
+    """Find exact duplicates and later rows that reuse an action_id with other content.
+
+    Returns the rows to drop (a mask; None when none), the rejects, and the file index of
+    every dropped exact duplicate.
     """
     none = np.zeros(0, dtype=np.int64)
-    if good is None or len(good) == 0:
-        return (_empty_good() if good is None else good), _empty_rejects(), none
-    codes, uniques = pd.factorize(good["action_id"])
-    if len(uniques) == len(good):
-        return good, _empty_rejects(), none
-    dup = np.bincount(codes)[codes] > 1
-    if not dup.any():  # pragma: no cover - implied by the test above
-        return good, _empty_rejects(), none
+    if len(good) == 0:
+        return None, _empty_rejects(), none
+    # Rows whose action_id hash occurs more than once: every repeated action_id, and maybe a
+    # few others (a hash collision) that the exact comparison below leaves alone. Sorting 8
+    # bytes per row needs far less memory than a hash table of the ids.
+    hashes = good["_hash"].to_numpy()
+    ordered = np.sort(hashes)
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return None, _empty_rejects(), none
+    repeated = np.unique(ordered[1:][same])
+    del ordered, same
+    dup = np.isin(hashes, repeated)
     sub = good.iloc[np.flatnonzero(dup)]
     columns = [sub[c].to_numpy(dtype=object, na_value=None) for c in _STR_COLUMNS]
     columns += [sub["timestamp"].to_numpy(), sub["action_type"].to_numpy()]
@@ -702,20 +953,53 @@ def _deduplicate(good: pd.DataFrame | None, displays: list[str]
         "_file": files,
     })
     exact_files = sub["_file"].to_numpy(dtype=np.int64)[exact]
-    return good[~drop].reset_index(drop=True), rejects, exact_files
+    return (drop if drop.any() else None), rejects, exact_files
 
 
-def _finish(good: pd.DataFrame) -> pd.DataFrame:
-    """Sort deterministically and convert to the ACTIONS dtypes."""
-    if len(good) == 0:
+def _arrow(values: pd.Series) -> pa.ChunkedArray | pa.Array:
+    """The Arrow data of a text column (no copy for Arrow-backed ``str``)."""
+    arr = values.array
+    if hasattr(arr, "__arrow_array__"):
+        return arr.__arrow_array__()
+    return pa.array(values, type=pa.large_string(), from_pandas=True)  # pragma: no cover
+
+
+def _objects(values: pd.Series, order: np.ndarray, share: bool) -> np.ndarray:
+    """A text column as an object array (str or None) in ``order``. With ``share``, equal
+    texts are one Python object (an account's id is stored once, not once per action)."""
+    if not share:
+        return values.to_numpy(dtype=object, na_value=None)[order]
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = np.asarray(uniques, dtype=object)
+    table[-1] = None  # code -1: missing
+    return table[codes[order]]
+
+
+def _finish(good: pd.DataFrame, drop: np.ndarray | None = None) -> pd.DataFrame:
+    """Sort deterministically and convert to the ACTIONS dtypes, leaving out the ``drop`` rows.
+    The columns of ``good`` are used up (deleted one by one, to free their memory)."""
+    n = len(good) if drop is None else int(len(good) - drop.sum())
+    if n == 0:
         return empty_actions()
-    keys = pa.table({c: pa.array(good[c]) for c in ("timestamp", "account_id", "action_id")})
+    for c in ("_file", "_row", "_hash"):
+        if c in good.columns:
+            del good[c]
+    keys = pa.table({"timestamp": good["timestamp"].to_numpy(dtype=np.int64),
+                     "account_id": _arrow(good["account_id"]),
+                     "action_id": _arrow(good["action_id"])})
     order = pc.sort_indices(keys, sort_keys=[("timestamp", "ascending"), ("account_id", "ascending"),
                                              ("action_id", "ascending")]).to_numpy()
+    del keys
+    if drop is not None:  # the sort is stable: the kept rows keep their relative order
+        order = order[~drop[order]]
     out: dict[str, Any] = {}
-    for c in ACTION_COLUMNS:
+    # The columns whose ACTIONS form is no larger than the internal one first, action_id (a new
+    # Python string per row) last: the peak is then the result plus action_id's Arrow text.
+    for c in ["timestamp", "action_type", *LIST_COLUMNS, "account_id", "parent_id", "platform",
+              "text", "action_id"]:
         if c in _STR_COLUMNS:
-            out[c] = good[c].to_numpy(dtype=object, na_value=None)[order]
+            out[c] = _objects(good[c], order, share=c != "action_id")
         elif c == "timestamp":
             out[c] = pd.to_datetime(good[c].to_numpy()[order], unit="ns", utc=True)
         elif c == "action_type":
@@ -723,7 +1007,9 @@ def _finish(good: pd.DataFrame) -> pd.DataFrame:
                                                dtype=pd.CategoricalDtype(ACTION_TYPES))
         else:
             out[c] = good[c].to_numpy()[order]
-    actions = _assemble(out, len(good))
+        del good[c]
+        _release()
+    actions = _assemble({c: out[c] for c in ACTION_COLUMNS}, n)
     assert str(actions["timestamp"].dtype) == UTC_NS
     return actions
 
@@ -752,9 +1038,10 @@ def _empty_good() -> pd.DataFrame:
         **{c: pd.Series([], dtype=object) for c in LIST_COLUMNS},
         "_file": pd.Series([], dtype=np.int32),
         "_row": pd.Series([], dtype=np.int64),
+        "_hash": pd.Series([], dtype=np.uint64),
     })
     return frame[["action_id", "account_id", "timestamp", "action_type", "parent_id", "text",
-                  "platform", *LIST_COLUMNS, "_file", "_row"]]
+                  "platform", *LIST_COLUMNS, "_file", "_row", "_hash"]]
 
 
 def _empty_rejects() -> pd.DataFrame:

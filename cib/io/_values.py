@@ -20,6 +20,7 @@ from ..schema import ACTION_TYPES
 __all__ = [
     "ACTION_TYPE_ALIASES",
     "NAT",
+    "EpochScale",
     "as_str",
     "clean_str",
     "parse_timestamps",
@@ -125,14 +126,81 @@ def _datetimes_to_ns(values: pd.Series) -> np.ndarray:
     return np.where(ok, raw * factor, NAT)
 
 
-def _epoch_to_ns(numbers: np.ndarray) -> np.ndarray:
-    """Epoch seconds, or milliseconds when the median magnitude exceeds 1e11, to int64 ns."""
+class EpochScale:
+    """Whether the epoch numbers of a file are seconds or milliseconds, decided over all of them
+    while the file is read in chunks.
+
+    The rule is the one :func:`parse_timestamps` applies to one column: milliseconds when the
+    median magnitude of the finite numbers is above 1e11. The median is not kept: what decides
+    it is how many magnitudes are above 1e11, and (for an even count split exactly in half) the
+    largest one below and the smallest one above, so the answer is exactly ``np.median``'s.
+
+    Examples
+    --------
+    >>> scale = EpochScale()
+    >>> scale.add(np.array([1.6e9, 1.7e9])); scale.add(np.array([1.6e12]))
+    >>> scale.unit(), scale.count
+    ('s', 3)
+    >>> scale.add(np.array([1.6e12, 1.6e12])); scale.unit()
+    'ms'
+    """
+
+    def __init__(self) -> None:
+        self.count = 0  # finite numbers seen
+        self.above = 0  # of them with a magnitude above the threshold
+        self.max_low = -np.inf  # the largest magnitude at or below it
+        self.min_high = np.inf  # the smallest magnitude above it
+
+    def add(self, numbers: np.ndarray) -> None:
+        """Count ``numbers`` (float64; non-finite ones are ignored)."""
+        mag = np.abs(numbers[np.isfinite(numbers)])
+        if not len(mag):
+            return
+        high = mag > _MS_THRESHOLD
+        k = int(high.sum())
+        self.count += len(mag)
+        self.above += k
+        if k:
+            self.min_high = min(self.min_high, float(mag[high].min()))
+        if k < len(mag):
+            self.max_low = max(self.max_low, float(mag[~high].max()))
+
+    def merge(self, other: EpochScale) -> None:
+        self.count += other.count
+        self.above += other.above
+        self.max_low = max(self.max_low, other.max_low)
+        self.min_high = min(self.min_high, other.min_high)
+
+    def unit(self) -> str | None:
+        """``"ms"`` or ``"s"`` (None when no number was seen)."""
+        n, low = self.count, self.count - self.above
+        if n == 0:
+            return None
+        if n % 2:  # the median is the middle magnitude
+            above = low <= n // 2
+        elif low != n // 2:  # both middle magnitudes on one side
+            above = low < n // 2
+        else:  # np.median: the mean of the two middle ones
+            above = bool(np.median(np.array([self.max_low, self.min_high])) > _MS_THRESHOLD)
+        return "ms" if above else "s"
+
+
+def _epoch_to_ns(numbers: np.ndarray, unit: str | None = None,
+                 scale: EpochScale | None = None) -> np.ndarray:
+    """Epoch seconds, or milliseconds when the median magnitude exceeds 1e11, to int64 ns.
+
+    ``unit`` (``"s"``/``"ms"``) overrides the median; ``scale`` is given the numbers.
+    """
     finite = np.isfinite(numbers)
+    if scale is not None:
+        scale.add(numbers)
     if not finite.any():
         return np.full(len(numbers), NAT, dtype=np.int64)
-    scale = 1e3 if np.median(np.abs(numbers[finite])) > _MS_THRESHOLD else 1e6
+    if unit is None:
+        unit = "ms" if np.median(np.abs(numbers[finite])) > _MS_THRESHOLD else "s"
+    scale_us = 1e3 if unit == "ms" else 1e6
     with np.errstate(invalid="ignore", over="ignore"):
-        us = np.round(numbers * scale)
+        us = np.round(numbers * scale_us)
         ok = finite & (np.abs(us) <= _MAX_US)
     return np.where(ok, np.where(ok, us, 0).astype(np.int64) * 1000, NAT)
 
@@ -145,7 +213,8 @@ def _to_float(text: pd.Series) -> np.ndarray:
         return pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
-def parse_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def parse_timestamps(values: pd.Series, unit: str | None = None, scale: EpochScale | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Parse raw timestamps into int64 UTC nanoseconds.
 
     Accepted: epoch seconds (integer or decimal), epoch milliseconds (chosen for the whole
@@ -158,6 +227,11 @@ def parse_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     ----------
     values : pandas.Series
         Raw values.
+    unit : {"s", "ms"}, optional
+        The unit of epoch numbers, instead of the median rule (a file read in chunks uses the
+        unit of the whole file, see :class:`EpochScale`).
+    scale : EpochScale, optional
+        Given the epoch numbers found.
 
     Returns
     -------
@@ -181,13 +255,13 @@ def parse_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return ns, values.isna().to_numpy()
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        return _epoch_to_ns(numbers), values.isna().to_numpy()
+        return _epoch_to_ns(numbers, unit, scale), values.isna().to_numpy()
     s = clean_str(values)
     missing = s.isna().to_numpy()
     ns = np.full(n, NAT, dtype=np.int64)
     is_num = s.str.fullmatch(_NUMBER).to_numpy(dtype=bool, na_value=False)
     if is_num.any():
-        ns[is_num] = _epoch_to_ns(_to_float(s[is_num]))
+        ns[is_num] = _epoch_to_ns(_to_float(s[is_num]), unit, scale)
     rest = ~is_num & ~missing
     if rest.any():
         parsed = pd.to_datetime(s[rest], format="ISO8601", utc=True, errors="coerce")
