@@ -396,3 +396,19 @@ def test_quiet_cli_has_no_progress(tmp_path):
     result = CliRunner().invoke(main, ["-q", "inspect", str(path)])
     assert result.exit_code == 0, result.output
     assert "rows" in result.output
+
+
+def test_identical_rows_without_action_ids_are_dropped_as_duplicates(tmp_path):
+    from cib.io import read_actions
+
+    p = tmp_path / "noid.csv"
+    p.write_text("account_id,timestamp,text\n"
+                 "a,2024-01-01T00:00:00Z,hello there\n"
+                 "a,2024-01-01T00:00:00Z,hello there\n"
+                 "b,2024-01-01T00:00:00Z,hello there\n"
+                 "a,2024-01-01T00:00:01Z,hello there\n"
+                 "a,2024-01-01T00:00:00Z,hello there\n", encoding="utf-8")
+    actions, rejects, stats = read_actions([str(p)])
+    assert stats["duplicates_dropped"] == 2
+    assert len(actions) == 3 and rejects.empty
+    assert sorted(actions["account_id"]) == ["a", "a", "b"]

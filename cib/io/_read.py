@@ -673,7 +673,7 @@ class _Chunks:
             self.unit = scale.unit()  # what this chunk's own median said
         self.scale.merge(scale)
         self.rows += len(rows)
-        good["_hash"] = _id_hashes(good["action_id"])
+        good["_hash"] = _id_hashes(good)
         if len(good):
             # Resolutions nest (a day is whole hours, ...): the file's is the finest chunk's.
             r = timestamp_resolution(good["timestamp"].to_numpy(dtype=np.int64))
@@ -707,9 +707,26 @@ class _Chunks:
         self.good, self.rejects = [], []
 
 
-def _id_hashes(ids: pd.Series) -> np.ndarray:
-    """A 64-bit hash of every action_id (duplicates are found by sorting these)."""
-    return pd.util.hash_array(ids.to_numpy(dtype=object, na_value=None), categorize=False)
+def _id_hashes(good: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of every row's identity (duplicates are found by sorting these): its
+    action_id, or, where the id was generated from the row number (the input has none), its
+    content, so that identical rows without ids are still found."""
+    out = pd.util.hash_array(good["action_id"].to_numpy(dtype=object, na_value=None),
+                             categorize=False)
+    gen = good["_gen"].to_numpy(dtype=bool) if "_gen" in good.columns else None
+    if gen is not None and gen.any():
+        sub = good.loc[gen]
+        h = np.zeros(int(gen.sum()), dtype=np.uint64)
+        for c in [c for c in _STR_COLUMNS if c != "action_id"] + ["timestamp", "action_type"]:
+            v = sub[c].to_numpy(dtype=object, na_value=None) if c in _STR_COLUMNS \
+                else sub[c].to_numpy()
+            h = h * np.uint64(1000003) ^ pd.util.hash_array(np.asarray(v), categorize=False)
+        for c in LIST_COLUMNS:
+            v = np.array(["\x1f".join(map(str, x)) if x is not None else "" for x in sub[c]],
+                         dtype=object)
+            h = h * np.uint64(1000003) ^ pd.util.hash_array(v, categorize=False)
+        out[gen] = h
+    return out
 
 
 def _finish_part(chunks: _Chunks, stats: dict[str, Any], display: str) -> _Part:
@@ -874,6 +891,7 @@ def _normalise(canonical: pd.DataFrame, rows: np.ndarray, display: str, stem: st
         **{c: list_column(c) for c in LIST_COLUMNS},
         "_file": np.full(n if keep is None else len(keep), index, dtype=np.int32),
         "_row": take(rows),
+        "_gen": take(no_id),
     }, n if keep is None else len(keep))
     return good, rejects
 
@@ -929,11 +947,17 @@ def _deduplicate(good: pd.DataFrame, displays: list[str]
     columns = [sub[c].to_numpy(dtype=object, na_value=None) for c in _STR_COLUMNS]
     columns += [sub["timestamp"].to_numpy(), sub["action_type"].to_numpy()]
     columns += [[tuple(v) for v in sub[c].to_numpy()] for c in LIST_COLUMNS]
-    first: dict[str, tuple] = {}
+    gen = sub["_gen"].to_numpy(dtype=bool) if "_gen" in sub.columns else np.zeros(len(sub), bool)
+    first: dict[object, tuple] = {}
     exact = np.zeros(len(sub), dtype=bool)
     conflict = np.zeros(len(sub), dtype=bool)
     for i, key in enumerate(zip(*columns)):
-        kept = first.setdefault(key[0], key)
+        # rows with a generated id are identified by their content: equal content is an
+        # exact duplicate, and there is no conflicting reuse of an id
+        kept = first.setdefault(("gen", key[1:]) if gen[i] else key[0], key)
+        if gen[i] and kept is not key:
+            exact[i] = True
+            continue
         if kept is not key:
             if kept == key:
                 exact[i] = True
@@ -982,7 +1006,7 @@ def _finish(good: pd.DataFrame, drop: np.ndarray | None = None) -> pd.DataFrame:
     n = len(good) if drop is None else int(len(good) - drop.sum())
     if n == 0:
         return empty_actions()
-    for c in ("_file", "_row", "_hash"):
+    for c in ("_file", "_row", "_gen", "_hash"):
         if c in good.columns:
             del good[c]
     keys = pa.table({"timestamp": good["timestamp"].to_numpy(dtype=np.int64),
@@ -1038,10 +1062,11 @@ def _empty_good() -> pd.DataFrame:
         **{c: pd.Series([], dtype=object) for c in LIST_COLUMNS},
         "_file": pd.Series([], dtype=np.int32),
         "_row": pd.Series([], dtype=np.int64),
+        "_gen": pd.Series([], dtype=bool),
         "_hash": pd.Series([], dtype=np.uint64),
     })
     return frame[["action_id", "account_id", "timestamp", "action_type", "parent_id", "text",
-                  "platform", *LIST_COLUMNS, "_file", "_row", "_hash"]]
+                  "platform", *LIST_COLUMNS, "_file", "_row", "_gen", "_hash"]]
 
 
 def _empty_rejects() -> pd.DataFrame:
