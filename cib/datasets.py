@@ -173,21 +173,7 @@ def _simulate_with_pushes(n_accounts: int = 1000, n_groups: int = 5,
     n_accounts = check_number(n_accounts, "n_accounts", _CALLER, low=2, integer=True)
     n_groups = check_number(n_groups, "n_groups", _CALLER, low=0, integer=True)
     size_range = _check_group_size(group_size)
-    days = float(check_number(days, "days", _CALLER, low=0, low_open=True))
-    if days == float("inf"):
-        raise ParameterError("days", _CALLER, "a number in the range (0, inf)", days)
-    seed = check_number(seed, "seed", _CALLER, low=0, integer=True)
-    window_s = parse_duration(window, "window", _CALLER)
-    if window_s <= 0:
-        raise ParameterError("window", _CALLER, "a duration > 0 (90, '90s', '5m', '1h')", window)
-    try:
-        start_ts = pd.Timestamp(start)
-    except (TypeError, ValueError):
-        raise ParameterError("start", _CALLER, "a date or time such as '2024-01-01'", start) from None
-    if start_ts is pd.NaT:
-        raise ParameterError("start", _CALLER, "a date or time such as '2024-01-01'", start)
-    start_ts = (start_ts.tz_localize("UTC") if start_ts.tzinfo is None
-                else start_ts.tz_convert("UTC")).floor("s")
+    days, seed, window_s, start_ts = _check_period(days, seed, window, start, _CALLER)
 
     rng = np.random.default_rng(seed)
     sizes = rng.integers(size_range[0], size_range[1] + 1, size=n_groups)
@@ -205,6 +191,27 @@ def _simulate_with_pushes(n_accounts: int = 1000, n_groups: int = 5,
     finally:
         if gc_enabled:
             gc.enable()
+
+
+def _check_period(days, seed, window, start, caller: str):
+    """Checked ``(days, seed, window_s, start_ts)`` of a simulation (shared with
+    :mod:`cib.scenarios`): ``start_ts`` in UTC, floored to whole seconds."""
+    days = float(check_number(days, "days", caller, low=0, low_open=True))
+    if days == float("inf"):
+        raise ParameterError("days", caller, "a number in the range (0, inf)", days)
+    seed = check_number(seed, "seed", caller, low=0, integer=True)
+    window_s = parse_duration(window, "window", caller)
+    if window_s <= 0:
+        raise ParameterError("window", caller, "a duration > 0 (90, '90s', '5m', '1h')", window)
+    try:
+        start_ts = pd.Timestamp(start)
+    except (TypeError, ValueError):
+        raise ParameterError("start", caller, "a date or time such as '2024-01-01'", start) from None
+    if start_ts is pd.NaT:
+        raise ParameterError("start", caller, "a date or time such as '2024-01-01'", start)
+    start_ts = (start_ts.tz_localize("UTC") if start_ts.tzinfo is None
+                else start_ts.tz_convert("UTC")).floor("s")
+    return days, seed, window_s, start_ts
 
 
 def _check_group_size(group_size: object) -> tuple[int, int]:

@@ -472,6 +472,13 @@ class TimeSwapNull:
 
 
 @_jit
+def _nb_swap(a, x, y):  # pragma: no cover - compiled
+    tmp = a[x]
+    a[x] = a[y]
+    a[y] = tmp
+
+
+@_jit
 def _nb_shuffle_segments(members, seg_start, u):  # pragma: no cover - compiled
     """A Fisher-Yates shuffle of each segment ``members[seg_start[b]:seg_start[b + 1]]``."""
     out = members.copy()
@@ -504,20 +511,10 @@ def _nb_null_positions(gstart, donor_size, u, max_size):  # pragma: no cover - c
         m = donor_size[g]
         if m >= k:
             for x in range(k):
-                y = x + int(u[lo + x] * (m - x))
-                if y >= m:
-                    y = m - 1
-                tmp = scratch[x]
-                scratch[x] = scratch[y]
-                scratch[y] = tmp
+                _nb_swap(scratch, x, min(x + int(u[lo + x] * (m - x)), m - 1))
                 pos[lo + x] = scratch[x]
             for x in range(k - 1, -1, -1):  # undo the swaps: scratch is the identity again
-                y = x + int(u[lo + x] * (m - x))
-                if y >= m:
-                    y = m - 1
-                tmp = scratch[x]
-                scratch[x] = scratch[y]
-                scratch[y] = tmp
+                _nb_swap(scratch, x, min(x + int(u[lo + x] * (m - x)), m - 1))
         else:
             for x in range(k):
                 y = int(u[lo + x] * m)

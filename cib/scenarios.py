@@ -84,6 +84,7 @@ import numpy as np
 import pandas as pd
 
 from .datasets import (
+    _check_period,
     _DAY,
     _POST,
     _QUOTE,
@@ -100,7 +101,7 @@ from .datasets import (
     _Text,
 )
 from .errors import ParameterError
-from .params import check_number, parse_duration
+from .params import check_number
 from .schema import SCENARIO_TRUTH_COLUMNS
 
 __all__ = ["SCENARIOS", "TRAPS", "simulate_scenarios", "parse_scenarios"]
@@ -269,21 +270,7 @@ def _simulate_scenarios_with_log(scenarios: str | Sequence[str] = "all", n_accou
     names = parse_scenarios(scenarios)
     n_accounts, seed = (int(v) if isinstance(v, np.integer) else v for v in (n_accounts, seed))
     n_accounts = check_number(n_accounts, "n_accounts", _CALLER, low=10, integer=True)
-    days = float(check_number(days, "days", _CALLER, low=0, low_open=True))
-    if days == float("inf"):
-        raise ParameterError("days", _CALLER, "a number in the range (0, inf)", days)
-    seed = check_number(seed, "seed", _CALLER, low=0, integer=True)
-    window_s = parse_duration(window, "window", _CALLER)
-    if window_s <= 0:
-        raise ParameterError("window", _CALLER, "a duration > 0 (90, '90s', '5m', '1h')", window)
-    try:
-        start_ts = pd.Timestamp(start)
-    except (TypeError, ValueError):
-        raise ParameterError("start", _CALLER, "a date or time such as '2024-01-01'", start) from None
-    if start_ts is pd.NaT:
-        raise ParameterError("start", _CALLER, "a date or time such as '2024-01-01'", start)
-    start_ts = (start_ts.tz_localize("UTC") if start_ts.tzinfo is None
-                else start_ts.tz_convert("UTC")).floor("s")
+    days, seed, window_s, start_ts = _check_period(days, seed, window, start, _CALLER)
 
     rng = np.random.default_rng(seed)
     plan = _plan(rng, names, n_accounts)
