@@ -401,7 +401,10 @@ class _CsvSource(Source):
         reader = None
         try:
             try:
-                reader = pacsv.open_csv(scan, **self._options(include, True))
+                # single-threaded: a read-ahead thread calling back into Python can outlive an
+                # error and abort the interpreter at exit ("terminate called without an active
+                # exception")
+                reader = pacsv.open_csv(scan, **self._options(include, False))
                 while True:
                     scan.taking()
                     try:
