@@ -17,10 +17,11 @@ loops, gzipped) next to them, plus ``MANIFEST.json`` with the commands::
 
     .venv/bin/python bench/compare_cnt.py --make-fixtures tests/data/cnt
 
-CNT is set up with ``python3 -m venv .cnt-venv && .cnt-venv/bin/pip install
-coordination-network-toolkit==1.5.2``. Its command-line CSV export crashes (peer notes, bug 1), so
-edges are exported with ``coordination_network_toolkit.output.output_gephi_csv``. Its CLI window
-defaults to 1 s, so ``--time_window`` is always passed.
+CNT runs from its own venv (``--cnt-venv``): when it is missing, the script creates it with
+``python3 -m venv`` and installs ``coordination-network-toolkit==1.5.2`` from PyPI. Its
+command-line CSV export crashes (peer notes, bug 1), so edges are exported with
+``coordination_network_toolkit.output.output_gephi_csv``. Its CLI window defaults to 1 s, so
+``--time_window`` is always passed.
 """
 
 from __future__ import annotations
@@ -49,6 +50,25 @@ from cib.coaction.compat_cnt import (  # noqa: E402
     CNT_COLUMNS, CNT_NETWORKS, cnt_edges, cnt_input_from_actions, read_cnt_csv)
 
 DEFAULT_VENV = os.environ.get("CNT_VENV", str(ROOT / ".cnt-venv"))
+CNT_PACKAGE = "coordination-network-toolkit==1.5.2"
+
+
+def ensure_cnt(venv: str) -> str:
+    """CNT's venv: created, and CNT installed into it from PyPI, when ``bin/compute_networks`` is
+    missing."""
+    exe = Path(venv) / "bin" / "compute_networks"
+    if exe.exists():
+        return venv
+    print(f"CNT not found in {venv}: python3 -m venv {venv} && pip install {CNT_PACKAGE}",
+          flush=True)
+    subprocess.run([shutil.which("python3") or sys.executable, "-m", "venv", venv], check=True)
+    pip = [str(Path(venv) / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, CNT_PACKAGE], check=True)
+    if not exe.exists():  # installed, but its console script is gone: put it back
+        subprocess.run([*pip, "--force-reinstall", "--no-deps", CNT_PACKAGE], check=True)
+    if not exe.exists():
+        raise SystemExit(f"installing {CNT_PACKAGE} into {venv} gave no {exe}")
+    return venv
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,15 +430,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-cpus", type=int, default=2)
     p.add_argument("--seed", type=int, default=2)
     p.add_argument("--days", type=float, default=30, help="time span of the simulation [30]")
-    p.add_argument("--cnt-venv", default=DEFAULT_VENV, help="[$CNT_VENV or .cnt-venv]")
+    p.add_argument("--cnt-venv", default=DEFAULT_VENV,
+                   help="CNT's venv, created when missing [$CNT_VENV or .cnt-venv]")
     p.add_argument("--keep", type=Path, default=None, help="copy the generated CSV here")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--make-fixtures", type=Path, default=None, metavar="DIR",
                    help="write the test fixtures into DIR instead of benchmarking")
     a = p.parse_args(argv)
-    if not (Path(a.cnt_venv) / "bin" / "compute_networks").exists():
-        p.error(f"no CNT in {a.cnt_venv}: python3 -m venv {a.cnt_venv} && "
-                f"{a.cnt_venv}/bin/pip install coordination-network-toolkit==1.5.2")
+    ensure_cnt(a.cnt_venv)
     if a.make_fixtures:
         make_fixtures(a.make_fixtures, a.cnt_venv)
         return 0

@@ -124,7 +124,7 @@ def run_coortweet(data: pd.DataFrame | dict[str, pd.DataFrame], *, window: float
     -------
     CompatResult
         Tables ``result`` (the pair rows of ``detect_groups``), ``edges`` (the network's edge
-        list with CooRTweet's columns and ``object_ids``) and ``account_stats``; the igraph network.
+        list with CooRTweet's columns and ``object_ids``) and ``account_stats``; the network (a networkx ``Graph``).
 
     Examples
     --------
@@ -207,7 +207,13 @@ def run_cnt(messages: pd.DataFrame, *, window: float | str = 60,
     -------
     CompatResult
         Table ``edges`` in CNT's export layout: ``source``, ``target``, ``weight``, ``edge_type``
-        (self-loops dropped, as CNT's exports do).
+        (self-loops dropped, as CNT's exports do), and the graph (a networkx ``MultiDiGraph``, one
+        edge per row). Both are built when first used: :meth:`CompatResult.write` writes
+        ``edges.csv``, ``edges.parquet``, ``graph.gexf`` and ``graph.graphml`` straight from the
+        edge codes, byte for byte as it would from the table and the graph, unless the table or
+        the graph was used (then it writes those). The graph files are left out above
+        1,000,000 edges (the manifest says so): Gephi cannot use such a graph, and the files would
+        take about 350 bytes per edge. ``res.graph`` still builds it.
 
     Examples
     --------
@@ -218,9 +224,7 @@ def run_cnt(messages: pd.DataFrame, *, window: float | str = 60,
     >>> run_cnt(msgs, networks="co_link").tables["edges"].to_dict("records")
     [{'source': 'A', 'target': 'E', 'weight': 2, 'edge_type': 'co_link'}, {'source': 'E', 'target': 'A', 'weight': 1, 'edge_type': 'co_link'}]
     """
-    import networkx as nx
-
-    from .coaction.compat_cnt import CNT_NETWORKS, cnt_edges
+    from .coaction.compat_cnt import CNT_NETWORKS, _cnt_edge_codes, _CntEdges
 
     w = parse_duration(window, "window", "run_cnt")
     nets = [n.strip() for n in networks.split(",")] if isinstance(networks, str) else list(networks)
@@ -232,25 +236,85 @@ def run_cnt(messages: pd.DataFrame, *, window: float | str = 60,
     timings = {}
     for n in nets:
         t = time.perf_counter()
-        e = cnt_edges(messages, network=n, time_window=w, min_edge_weight=min_edge_weight,
-                      keep_empty_urls=keep_empty_urls)
+        users, src, dst, weight = _cnt_edge_codes(messages, network=n, time_window=w,
+                                                  min_edge_weight=min_edge_weight,
+                                                  keep_empty_urls=keep_empty_urls)
+        parts.append((n, users, src, dst, weight))
         timings[n] = round(time.perf_counter() - t, 4)
-        parts.append(pd.DataFrame({"source": e["user_1"].to_numpy(dtype=object),
-                                   "target": e["user_2"].to_numpy(dtype=object),
-                                   "weight": e["weight"].to_numpy(dtype=np.int64), "edge_type": n}))
-    edges = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["source", "target", "weight", "edge_type"])
-    graph = nx.MultiDiGraph()
-    for rec in edges.to_dict("records"):
-        graph.add_edge(rec["source"], rec["target"], weight=int(rec["weight"]),
-                       edge_type=rec["edge_type"])
-    manifest = {
+    edges = _CntEdges(parts)
+    manifest: dict[str, Any] = {
         "cib_version": __version__,
         "mode": "compat-cnt",
         "parameters": {"time_window": w, "networks": nets, "min_edge_weight": min_edge_weight,
                        "keep_empty_urls": keep_empty_urls},
-        "counts": {"messages": len(messages), "edges": len(edges),
-                   **{f"{n}_edges": int((edges["edge_type"] == n).sum()) for n in nets}},
+        "counts": {"messages": len(messages), "edges": edges.n,
+                   **{f"{n}_edges": int(edges.sizes[[m == n for m in nets]].sum()) for n in nets}},
         "timings_s": {**timings, "total": round(time.perf_counter() - t0, 4)},
     }
-    return CompatResult("cnt", {"edges": edges}, graph, manifest)
+    if edges.n > _CNT_GRAPH_MAX_EDGES:
+        manifest["graph_files"] = (f"not written: {edges.n:,} edges > {_CNT_GRAPH_MAX_EDGES:,} "
+                                   "(edges.csv and edges.parquet hold the network)")
+    return _CntResult(edges, manifest)
+
+
+#: run_cnt writes graph.gexf and graph.graphml up to this many edges.
+_CNT_GRAPH_MAX_EDGES = 1_000_000
+
+
+class _CntResult(CompatResult):
+    """:func:`run_cnt`'s result. ``tables`` and ``graph`` are built on first use (at millions of
+    edges the graph alone takes minutes and gigabytes); :meth:`write` renders the files from the
+    edge codes when neither was used, and writes the objects otherwise."""
+
+    def __init__(self, edges: Any, manifest: dict[str, Any]) -> None:
+        self.mode = "cnt"
+        self.manifest = manifest
+        self._edges = edges
+        self._tables: dict[str, pd.DataFrame] | None = None
+        self._graph: Any = None
+        self._graph_built = False
+
+    @property  # type: ignore[override]
+    def tables(self) -> dict[str, pd.DataFrame]:
+        if self._tables is None:
+            self._tables = {"edges": self._edges.frame()}
+        return self._tables
+
+    @tables.setter
+    def tables(self, value: dict[str, pd.DataFrame]) -> None:
+        self._tables = value
+
+    @property  # type: ignore[override]
+    def graph(self) -> Any:
+        if not self._graph_built:
+            self._graph = self._edges.graph()
+            self._graph_built = True
+        return self._graph
+
+    @graph.setter
+    def graph(self, value: Any) -> None:
+        self._graph = value
+        self._graph_built = True
+
+    def __repr__(self) -> str:
+        return (f"CompatResult(mode='cnt', edges={self._edges.n}, "
+                f"networks={self._edges.nets!r})")
+
+    def summary(self) -> str:
+        text = super().summary()
+        if "graph_files" in self.manifest:
+            text += f"; graph files {self.manifest['graph_files']}"
+        return text
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write ``edges`` (CSV and Parquet), the graph (GEXF, GraphML; up to
+        1,000,000 edges) and the manifest, atomically (see :func:`cib.export.write_outputs`)."""
+        from .export import write_outputs
+
+        with_graph = self._edges.n <= _CNT_GRAPH_MAX_EDGES
+        if self._tables is None and not self._graph_built:
+            files = self._edges.files(with_graph, self.manifest)
+            if files is not None:
+                return write_outputs(out_dir, {}, None, self.manifest, files=files)
+        return write_outputs(out_dir, self.tables, self.graph if with_graph else None,
+                             self.manifest)

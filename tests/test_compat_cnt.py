@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+import cib.coaction.compat_cnt as cc
+from cib.coaction._kernel import HAVE_NUMBA
 from cib.coaction.compat_cnt import (
     CNT_COLUMNS,
     EDGE_COLUMNS,
@@ -91,10 +97,12 @@ def test_equals_cnt_export(name: str, run: dict) -> None:
 
 @pytest.mark.parametrize("name", ["tricky_frac", "tricky_int"])
 def test_wide_code_path(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fallback used when (user, user, message) codes would not fit in one int64."""
+    """The numpy engine's fallback used when (user, user, message) codes would not fit in one
+    int64."""
     import cib.coaction.compat_cnt as mod
 
     runs = [r for n, r in RUNS if n == name and r["time_window"] == 60]
+    monkeypatch.setattr(mod, "HAVE_NUMBA", False)  # the numpy engine has the wide path
     monkeypatch.setattr(mod, "_MAX_CODE", 0)
     for run in runs:
         net = run["network"]
@@ -331,3 +339,296 @@ def test_actions_round_trip_through_cnt_csv(tmp_path: Path) -> None:
     for net in ["co_retweet", "co_link", "co_reply", "co_tweet"]:
         pd.testing.assert_frame_equal(cnt_edges(back, net, keep_empty_urls=True),
                                       cnt_edges(m, net, keep_empty_urls=True))
+
+
+# --------------------------------------------------------------------------------------------
+# engines: the numba kernel, the numpy fallback and a literal reference agree
+
+_PROPS = settings(max_examples=100, deadline=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _reference_weights(key, t, user, msg, w, loops):
+    """CNT's query taken literally: e_1 joins e_2 on the same object when
+    ``e_1.t - w <= e_2.t <= e_1.t + w`` (float64 bounds, NaN never between anything);
+    ``count(distinct e_1.message)`` per (e_1.user, e_2.user), where a message is a (message,
+    user) entity."""
+    hits: dict[tuple[int, int], set] = {}
+    for i in range(len(key)):
+        lo, hi = t[i] - w, t[i] + w
+        for j in range(len(key)):
+            if key[j] != key[i] or not (lo <= t[j] <= hi):
+                continue
+            if user[i] == user[j] and not loops:
+                continue
+            hits.setdefault((int(user[i]), int(user[j])), set()).add((int(msg[i]), int(user[i])))
+    return {k: len(v) for k, v in hits.items()}
+
+
+@st.composite
+def _traces(draw):
+    n = draw(st.integers(0, 40))
+    n_users = draw(st.integers(1, 8))
+    wide = draw(st.booleans())  # sparse user codes: the kernel's sort path
+    codes = st.integers(0, 700) if wide else st.integers(0, n_users - 1)
+    user = np.array(draw(st.lists(codes, min_size=n, max_size=n)), dtype=np.int64)
+    key = np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64)
+    # equal times, gaps of exactly the window, fractions, NaN
+    times = st.one_of(st.integers(0, 12).map(lambda k: 5.0 * k),
+                      st.sampled_from([0.1, 60.1, 60.2, 0.3, 120.3]), st.just(np.nan))
+    t = np.array(draw(st.lists(times, min_size=n, max_size=n)), dtype=np.float64)
+    # repeated messages (one message on several objects / of several users, as in co_link)
+    msg = np.array(draw(st.lists(st.integers(0, max(n // 2, 1)), min_size=n, max_size=n)),
+                   dtype=np.int64)
+    w = draw(st.sampled_from([0.0, 1.0, 5.0, 60.0]))
+    return key, t, user, msg, int(user.max()) + 1 if n else 1, w
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba not importable")
+@_PROPS
+@given(_traces(), st.booleans(), st.sampled_from([1, 2, 1.5]))
+def test_kernel_equals_numpy_and_reference(traces, loops, mw) -> None:
+    key, t, user, msg, n_users, w = traces
+    ref = {k: v for k, v in _reference_weights(key, t, user, msg, w, loops).items() if v >= mw}
+    got = cc._weights(key, t, user, msg, n_users, w, mw, loops)
+    old = cc._directed_weights(key, t, user, msg, n_users, w, loops)
+    keep = old[2] >= mw
+    for src, dst, weight in [got, (old[0][keep], old[1][keep], old[2][keep])]:
+        pairs = list(zip(src.tolist(), dst.tolist()))
+        assert pairs == sorted(pairs)  # sorted by (src, dst)
+        assert dict(zip(pairs, weight.tolist())) == ref
+        assert weight.dtype == np.int64
+
+
+@st.composite
+def _messages(draw):
+    """A small CNT message table with repeated ids, empty cells, shared objects, URLs with
+    doubled spaces, texts differing by case and mentions, equal and NaN times."""
+    n = draw(st.integers(0, 30))
+    users = ["a", "B", "b", "007", "7", "é", "x y", "=z"]
+    rows = []
+    for k in range(n):
+        mid = str(draw(st.integers(0, n + 3))) if draw(st.booleans()) else f"m{k}"
+        rows.append((mid, draw(st.sampled_from(users)),
+                     draw(st.sampled_from(["", "", "r1", "r2", "10"])),
+                     draw(st.sampled_from(["", "p1", "p2"])),
+                     draw(st.sampled_from(["", "Hi", "hi @x", "@y", "HI  "])),
+                     draw(st.sampled_from([0.0, 5.0, 30.0, 60.0, 60.5, 61.0, np.nan])),
+                     draw(st.sampled_from(["", "u.org", "u.org v.org", "v.org  u.org", " u.org"]))))
+    return _msgs(rows)
+
+
+@pytest.mark.parametrize("network", ["co_retweet", "co_link", "co_reply", "co_tweet"])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(m=_messages(), loops=st.booleans(), keep_empty=st.booleans())
+def test_input_paths_and_engines_agree(network, m, loops, keep_empty) -> None:
+    """pyarrow-backed string columns (read_cnt_csv) and object columns give the same edges, with
+    the numba kernel and with the numpy fallback."""
+    kw = {"time_window": 60, "loops": loops, "keep_empty_urls": keep_empty}
+    objects = m.astype({c: object for c in CNT_COLUMNS if c != "timestamp"})
+    arrow = m.astype({c: cc._STR for c in CNT_COLUMNS if c != "timestamp"})
+    want = cnt_edges(objects, network, **kw)
+    pd.testing.assert_frame_equal(cnt_edges(arrow, network, **kw), want)
+    saved = cc.HAVE_NUMBA
+    try:
+        cc.HAVE_NUMBA = False
+        pd.testing.assert_frame_equal(cnt_edges(arrow, network, **kw), want)
+        pd.testing.assert_frame_equal(cnt_edges(objects, network, **kw), want)
+    finally:
+        cc.HAVE_NUMBA = saved
+
+
+def test_engines_agree_on_fixtures(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in MANIFEST["inputs"]:
+        m = _input(name)
+        for net in ["co_retweet", "co_link", "co_reply", "co_tweet"]:
+            fast = cnt_edges(m, net, loops=True, keep_empty_urls=True)
+            with monkeypatch.context() as mp:
+                mp.setattr(cc, "HAVE_NUMBA", False)
+                slow = cnt_edges(m, net, loops=True, keep_empty_urls=True)
+            pd.testing.assert_frame_equal(fast, slow)
+
+
+# --------------------------------------------------------------------------------------------
+# the pyarrow CSV path reads what pandas reads
+
+_CSV_CELL = st.lists(st.sampled_from(list('ab1,"\r\n é\t') + ["\ufeff", "7.5", "-1e3", "1_0"]),
+                     max_size=4).map("".join)
+
+
+@settings(max_examples=int(os.environ.get("CIB_CSV_EXAMPLES", "200")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(cells=st.lists(st.lists(_CSV_CELL, min_size=8, max_size=9),
+                      max_size=5),
+       header=st.permutations(CNT_COLUMNS), times=st.lists(
+           st.sampled_from(["0", "12", "1.5", "-3", "1e3", ".5", "5.", "+7", " 8", "1_000",
+                            "inf", "nan", "", "x", "0x10", "1e400", "00012"]), min_size=5,
+           max_size=5), newline=st.sampled_from(["\n", "\r\n", "\r"]), bom=st.booleans())
+def test_arrow_reader_equals_pandas_reader(tmp_path_factory, cells, header, times, newline,
+                                           bom) -> None:
+    ti = header.index("timestamp")
+    lines = [",".join(header)]
+    for row, t in zip(cells, times):
+        row = list(row)
+        row[ti] = t
+        lines.append(",".join(row))
+    text = ("\ufeff" if bom else "") + newline.join(lines) + newline
+    path = tmp_path_factory.mktemp("csv") / "m.csv"
+    path.write_bytes(text.encode("utf-8"))
+    try:
+        want = read_cnt_csv(io.BytesIO(path.read_bytes()))  # a file object: pandas
+    except InputError:
+        with pytest.raises(InputError):
+            read_cnt_csv(path)
+        return
+    got = read_cnt_csv(path)
+    pd.testing.assert_frame_equal(got, want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.lists(st.sampled_from(['a', ',', '"', '\r', '\n', '\r\n']), max_size=12).map("".join),
+       block=st.integers(1, 5))
+def test_plain_csv_scan_is_blockwise(tmp_path_factory, text, block) -> None:
+    path = tmp_path_factory.mktemp("scan") / "t.csv"
+    path.write_bytes(text.encode())
+    assert cc._plain_csv(path, block=block) == cc._plain_csv(path)
+    plain, newlines = cc._plain_csv(path)
+    if plain and not newlines:  # no line break inside quotes: pyarrow splits lines alone
+        assert '"' not in re.sub(r'"[^"\r\n]*"', "", text)
+
+
+def test_read_cnt_csv_falls_back_to_pandas(tmp_path: Path) -> None:
+    """What pyarrow rejects (a row with too few cells, a blank-looking line) pandas reads."""
+    csv = ("message_id,user_id,username,repost_id,reply_id,message,timestamp,urls\n"
+           "1,a,a,r,,hi,5\n   \n2,b,b,r,,,6,u\n")
+    path = tmp_path / "ragged.csv"
+    path.write_text(csv)
+    with pytest.raises(Exception):  # noqa: B017
+        cc._read_arrow(path)
+    pd.testing.assert_frame_equal(read_cnt_csv(path), read_cnt_csv(io.StringIO(csv)))
+    assert read_cnt_csv(path)["user_id"].dtype == cc._STR
+
+
+# --------------------------------------------------------------------------------------------
+# run_cnt's files, rendered from the codes, are the files of the table and the graph
+
+
+def _folder(path: Path) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for f in sorted(path.iterdir()):
+        data = f.read_bytes()
+        if f.name == "manifest.json":
+            man = json.loads(data)
+            man.pop("timings_s")
+            out[f.name] = man
+        else:
+            out[f.name] = data
+    return out
+
+
+def _write_both(tmp: Path, m: pd.DataFrame, **kw) -> tuple[dict, dict]:
+    from cib.compat import run_cnt
+
+    fast = run_cnt(m, **kw)
+    assert fast._edges.files(True, fast.manifest) is not None or fast._edges.n == 0
+    slow = run_cnt(m, **kw)
+    slow.tables  # noqa: B018 - used: write() then writes the table and the graph objects
+    return _folder(fast.write(tmp / "fast")), _folder(slow.write(tmp / "slow"))
+
+
+@pytest.mark.parametrize("name", list(MANIFEST["inputs"]))
+def test_rendered_files_equal_written_objects(tmp_path: Path, name: str) -> None:
+    m = _input(name)
+    for nets in ["co_retweet", "co_retweet,co_link,co_reply,co_tweet", "co_tweet,co_link,co_link"]:
+        fast, slow = _write_both(tmp_path / nets.replace(",", "-"), m, networks=nets,
+                                 keep_empty_urls=True)
+        assert list(fast) == ["edges.csv", "edges.parquet", "graph.gexf", "graph.graphml",
+                              "manifest.json"]
+        assert fast == slow
+
+
+_ODD_IDS = ["plain", "=SUM(A1)", "-1", "+x", "@me", "\tt", "a,b", 'q"uote', "line\nbreak",
+            "cr\rx", "<&>", "'single'", "é", "日本", "ctl\x01x", "", " lead", "trail ", "a b"]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ids=st.lists(st.sampled_from(_ODD_IDS), min_size=2, max_size=8, unique=True),
+       data=st.data())
+def test_rendered_files_with_odd_account_ids(tmp_path_factory, ids, data) -> None:
+    """Account ids that need CSV quoting, formula neutralising, XML escaping or replacing."""
+    n = data.draw(st.integers(2, 25))
+    rows = [(f"m{k}", data.draw(st.sampled_from(ids)), data.draw(st.sampled_from(["r", "s"])),
+             "", "", float(data.draw(st.integers(0, 4)) * 20), "") for k in range(n)]
+    m = _msgs(rows)
+    fast, slow = _write_both(tmp_path_factory.mktemp("odd"), m, networks="co_retweet,co_retweet")
+    assert fast == slow
+
+
+def test_graph_files_left_out_above_the_limit(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from cib import compat
+
+    monkeypatch.setattr(compat, "_CNT_GRAPH_MAX_EDGES", 10)
+    res = compat.run_cnt(_input("tricky_int"), networks="co_retweet")
+    assert "graph_files" in res.manifest and "graph files not written" in res.summary()
+    files = _folder(res.write(tmp_path / "out"))
+    assert list(files) == ["edges.csv", "edges.parquet", "manifest.json"]
+    again = compat.run_cnt(_input("tricky_int"), networks="co_retweet")
+    again.tables  # noqa: B018
+    assert _folder(again.write(tmp_path / "out2")) == files
+    assert len(res.graph.edges) == res.manifest["counts"]["edges"]  # still built on demand
+
+
+def test_result_objects_are_built_on_first_use() -> None:
+    from cib.compat import run_cnt
+
+    res = run_cnt(_input("tiny"), networks="co_retweet,co_link")
+    assert res._tables is None and not res._graph_built and "edges=6" in repr(res)
+    edges = res.tables["edges"]
+    assert edges.to_dict("list") == {
+        "source": ["B", "C", "C", "D", "A", "E"], "target": ["C", "B", "D", "C", "E", "A"],
+        "weight": [1, 1, 1, 1, 2, 1], "edge_type": ["co_retweet"] * 4 + ["co_link"] * 2}
+    assert sorted(res.graph.edges(keys=True)) == [("A", "E", 0), ("B", "C", 0), ("C", "B", 0),
+                                                  ("C", "D", 0), ("D", "C", 0), ("E", "A", 0)]
+
+
+@pytest.mark.slow  # a fresh interpreter importing pandas and cib: a few seconds
+def test_cnt_mode_works_without_numba(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['numba'] = None\n"
+        "from cib.coaction import compat_cnt as cc\n"
+        "from cib.compat import run_cnt\n"
+        "assert not cc.HAVE_NUMBA\n"
+        f"m = cc.read_cnt_csv({str(DATA / 'tiny.csv.gz')!r})\n"
+        "e = cc.cnt_edges(m, 'co_retweet')\n"
+        "assert e['user_1'].tolist() == ['B', 'C', 'C', 'D'], e\n"
+        f"run_cnt(m).write({str(tmp_path / 'out')!r})\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+    assert (tmp_path / "out" / "graph.gexf").exists()
+
+
+@settings(max_examples=50, deadline=None)
+@given(chunks=st.lists(st.lists(st.sampled_from(["", "a", "b", "é", "007", "7"]), max_size=6),
+                       min_size=1, max_size=4), data=st.data())
+def test_factorize_chunked_strings_like_pandas(chunks, data) -> None:
+    import pyarrow as pa
+
+    values = pd.Series(pa.chunked_array([pa.array(c, pa.large_string()) for c in chunks]),
+                       dtype=cc._STR)
+    n = len(values)
+    rows = np.array(sorted(data.draw(st.sets(st.integers(0, max(n - 1, 0)), max_size=n)))
+                    if n else [], dtype=np.int64)
+    for sub in [None, rows]:
+        codes, uniques = cc._factorize(values, sub)
+        want_codes, want_uniques = pd.factorize(np.asarray(values, dtype=object)[
+            slice(None) if sub is None else sub])
+        assert codes.tolist() == want_codes.tolist()
+        assert cc._objects(uniques).tolist() == list(want_uniques)
