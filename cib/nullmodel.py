@@ -50,14 +50,26 @@ def benjamini_hochberg(p: np.ndarray, m: float | None = None) -> np.ndarray:
 
 
 MIN_BIN_OBJECTS = 50
+MAX_BIN_SPAN = 4.0
+
+
+def _fine_popularity(fine: np.ndarray) -> np.ndarray:
+    """The smallest popularity of a fine bin code (its value modulo 10,000)."""
+    f = np.asarray(fine, dtype=np.float64)
+    return np.where(f <= 16, f, 16.0 * 2.0 ** ((f - 16) / 4.0))
 
 
 def _popularity_bins(kind_of_group: np.ndarray, size: np.ndarray,
-                     min_objects: int = MIN_BIN_OBJECTS) -> np.ndarray:
+                     min_objects: int = MIN_BIN_OBJECTS,
+                     max_span: float = MAX_BIN_SPAN) -> np.ndarray:
     """Popularity bin per object, per kind: exact popularity up to 16 traces, quarter-octave bins
     above; then adjacent bins are pooled, from the least popular up, until each holds at least
     ``min_objects`` objects that have pairs (a bin that only a group's own posts fill would
-    otherwise only be compared with itself). Objects with fewer than two traces form their own bin.
+    otherwise only be compared with itself). A pool never spans more than a factor ``max_span``
+    of popularity: a post shared 1,000 times in a breaking-news burst is compared with other
+    posts of about that popularity (or only with itself), never with posts shared 40 times,
+    whose time profiles say nothing about it. Objects with fewer than two traces form their own
+    bin.
 
     Examples
     --------
@@ -65,6 +77,9 @@ def _popularity_bins(kind_of_group: np.ndarray, size: np.ndarray,
     >>> b = _popularity_bins(np.zeros(sizes.size, dtype=int), sizes)
     >>> len(set(b[:60])), bool(b[60] == b[-1]), bool(b[0] != b[-1])
     (1, True, True)
+    >>> b = _popularity_bins(np.zeros(62, dtype=int), np.array([40] * 60 + [1000, 1100]))
+    >>> bool(b[0] == b[59]), bool(b[60] == b[61]), bool(b[0] != b[60])
+    (True, True, True)
     """
     size = np.asarray(size, dtype=np.float64)
     kind = np.asarray(kind_of_group, dtype=np.int64)
@@ -74,30 +89,34 @@ def _popularity_bins(kind_of_group: np.ndarray, size: np.ndarray,
     if size.size == 0:
         return out
     keys, inverse, counts = np.unique(fine, return_inverse=True, return_counts=True)
+    kinds = keys // 10_000
+    pop = _fine_popularity(keys % 10_000)
     merged = keys.copy()
+    pools: list[tuple[int, int]] = []  # [start, stop) ranges of fine bins
     start = 0
     while start < keys.size:
-        k = keys[start] // 10_000
+        k = kinds[start]
         stop, total = start, 0
-        # pool consecutive fine bins of this kind until the pool is big enough
-        while stop < keys.size and keys[stop] // 10_000 == k:
-            if keys[stop] % 10_000 < 2:  # objects with < 2 traces: no pairs, keep apart
-                break
-            total += counts[stop]
-            stop += 1
-            if total >= min_objects:
-                break
-        if stop == start:  # a bin of single-trace objects
+        if keys[start] % 10_000 < 2:  # objects with < 2 traces: no pairs, keep apart
             stop = start + 1
         else:
-            # a thin tail at the end of this kind joins the previous pool
-            tail_end = stop
-            while tail_end < keys.size and keys[tail_end] // 10_000 == k:
-                tail_end += 1
-            if tail_end > stop and counts[stop:tail_end].sum() < min_objects:
-                stop = tail_end
-        merged[start:stop] = keys[start]
+            # pool consecutive fine bins of this kind until the pool is big enough, within span
+            while stop < keys.size and kinds[stop] == k and pop[stop] <= max_span * pop[start]:
+                total += counts[stop]
+                stop += 1
+                if total >= min_objects:
+                    break
+            if total < min_objects and pools:
+                # a thin pool joins the previous pool of its kind when the span allows
+                p0, p1 = pools[-1]
+                if kinds[p0] == k and keys[p0] % 10_000 >= 2 and pop[stop - 1] <= max_span * pop[p0]:
+                    pools[-1] = (p0, stop)
+                    start = stop
+                    continue
+        pools.append((start, stop))
         start = stop
+    for p0, p1 in pools:
+        merged[p0:p1] = keys[p0]
     return merged[inverse]
 
 
@@ -169,11 +188,50 @@ class _Coded(CodedTraces):
         self.incidence = sparse.csr_matrix((ones, (self.account, self.group)),
                                            shape=(len(self.accounts), self.n_groups))
         self.incidence.sum_duplicates()
+        # per group, the code of the author of the post it reposts / quotes / replies to (-1:
+        # another kind, or the post is not in the data); see set_authors
+        self.group_author = np.full(self.n_groups, -1, dtype=np.int64)
+
+    def set_authors(self, actions: pd.DataFrame | None) -> None:
+        """Learn who wrote the posts that ``repost``, ``quote`` and ``reply`` traces point to,
+        from ACTIONS (``action_id`` -> ``account_id``).
+
+        With authors known, :meth:`events` counts the co-actions of a pair on posts of one
+        author as one piece of evidence: followers of an account see its posts at once and
+        react within minutes (a fan club, a news outlet's readers), so reposting one author's
+        posts together many times is what following looks like, not coordination. A pair must
+        co-act on posts of several authors, or on other kinds of objects, to gain weight."""
+        self.group_author = np.full(self.n_groups, -1, dtype=np.int64)
+        if actions is None or actions.empty or self.n_groups == 0:
+            return
+        kinds = self.kind_names[self.group_kind]
+        rk = np.isin(kinds, ["repost", "quote", "reply"])
+        if not rk.any():
+            return
+        posts = actions[["action_id", "account_id"]].drop_duplicates("action_id")
+        pos = pd.Index(posts["action_id"].astype(str)).get_indexer(
+            pd.Index(self.group_object[rk].astype(str)))
+        author = np.full(int(rk.sum()), -1, dtype=np.int64)
+        hit = pos >= 0
+        if hit.any():
+            codes, _ = pd.factorize(posts["account_id"].to_numpy(dtype=object)[pos[hit]], sort=True)
+            author[hit] = codes
+        self.group_author[rk] = author
+
+    def event_keys(self, g: np.ndarray, au: np.ndarray, av: np.ndarray):
+        """The keys :meth:`events` counts for co-actions on groups ``g`` between actions
+        ``au``, ``av``: the action pair, or the author of the post acted on (negative)."""
+        ga = self.group_author[g]
+        authored = ga >= 0
+        if not authored.any():
+            return au, av
+        return np.where(authored, -1 - ga, au), np.where(authored, -1, av)
 
     @staticmethod
     def events(u: np.ndarray, v: np.ndarray, au: np.ndarray, av: np.ndarray):
-        """Per account pair: the number of distinct action pairs behind its co-actions. Two posts
-        that share a URL, a hashtag and a text are one coincidence, not three."""
+        """Per account pair: the number of distinct action pairs behind its co-actions (or
+        other event keys, see :meth:`event_keys`). Two posts that share a URL, a hashtag and a
+        text are one coincidence, not three."""
         if u.size == 0:
             e = np.empty(0, np.int64)
             return e, e, e
@@ -234,6 +292,7 @@ class _Coded(CodedTraces):
         g = self.group[i]
         removed = np.bincount(g, minlength=self.n_groups).astype(np.float64)
         chance = self.chance(per_group, removed)
+        au, av = self.event_keys(g, au, av)
         eu, ev, en = self.events(u, v, au, av)
         n_acc = max(len(self.accounts), 1)
         events = pd.Series(en, index=eu * n_acc + ev).reindex(tu * n_acc + tv).fillna(0) \

@@ -339,6 +339,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
            text_match: str = "near", text_threshold: float = 0.8,
            timing: bool = True, timing_bin: float | str = 60, timing_min_common: int = 3,
            max_partners: int | None = None, memory_budget: str | int | None = None,
+           per_author: bool = True,
            rejects: pd.DataFrame | None = None, input_stats: dict | None = None) -> Detection:
     """Find groups of accounts that act in concert.
 
@@ -399,6 +400,13 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         clusters, the numpy fallback's chunks), e.g. ``"4G"`` (default
         :data:`DEFAULT_MEMORY_BUDGET`). Aggregation itself never materialises co-actions.
         Beyond it, a clear error says what to change.
+    per_author : bool, default True
+        Count a pair's co-actions on posts of one author (reposts, quotes, replies of the same
+        account's posts) as one piece of evidence. Followers see an account's posts at once and
+        react within minutes: a fan club reposting its idol, readers of a news outlet. Such a
+        pair must also co-act on posts of other authors or on other objects (links, hashtags,
+        texts) to be an edge. ``False`` counts every post (as the peers do); a network that only
+        ever amplifies one account is then found, and so is every fan club.
     rejects, input_stats : optional
         What :func:`cib.read_actions` returned, carried into the outputs and the manifest.
 
@@ -447,6 +455,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     lap("traces")
     window_ns = int(round(w * 1e9))
     coded = _Coded(traces)
+    if per_author:
+        coded.set_authors(actions)
     st = SortedTraces(coded, window_ns=window_ns, max_partners=max_partners,
                       budget_pairs=min(budget_pairs, DEFAULT_BUDGET_PAIRS), max_selected=budget_pairs)
     # the candidate edges (weight >= min_weight) without materialising any co-action, and how
@@ -520,7 +530,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                        "text_threshold": text_threshold, "timing": bool(timing),
                        "timing_bin_s": parse_duration(timing_bin), "timing_min_common": timing_min_common,
                        "max_partners": max_partners,
-                       "memory_budget": memory_budget},
+                       "memory_budget": memory_budget, "per_author": bool(per_author)},
         "engine": {"numba": bool(st.numba), "budget_pairs": int(st.budget),
                    "max_partners": max_partners, "dropped_pairs": int(dropped)},
         "seed": seed,
