@@ -220,7 +220,8 @@ def _input_warnings(actions, stats) -> list[str]:
 def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
                 seed, n_null, alpha, quiet, edge_fdr=0.01, fdr_runs=20, review=None,
                 pseudonymize=None, text_match="near", text_threshold=0.8, max_partners=None,
-                memory_budget=None, timing=True, timing_bin="60s", timing_min_common=3):
+                memory_budget=None, timing=True, timing_bin="60s", timing_min_common=3,
+                per_author=True, discover=True, discovery_runs=10, discovery_window="10m"):
     from .coaction._engine import parse_memory_budget
     from .export import check_output_dir
     from .io import read_actions
@@ -251,7 +252,9 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                  fdr_runs=fdr_runs, text_match=text_match, text_threshold=text_threshold,
                  max_partners=max_partners, memory_budget=memory_budget, timing=timing,
                  timing_bin=timing_bin, timing_min_common=timing_min_common,
-                 rejects=rejects, input_stats=stats)
+                 rejects=rejects, input_stats=stats,
+                 per_author=per_author, discover=discover, discovery_runs=discovery_runs,
+                 discovery_window=discovery_window)
     det.manifest["timings_s"]["read"] = round(stats.get("read_seconds", 0.0), 4)
     det.manifest["command"] = "cib detect"
     table = shown = None
@@ -308,6 +311,19 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
               help="Time bin of the timing signal.")
 @click.option("--timing-min-common", default=3, show_default=True, type=int,
               help="Test only account pairs sharing at least this many time bins.")
+@click.option("--per-author/--per-post", default=True, show_default=True,
+              help="Count a pair's co-reposts (quotes, replies) of one author's posts as one "
+                   "piece of evidence: followers react to an account's posts within minutes. "
+                   "--per-post counts every post, as the peers do.")
+@click.option("--discover/--no-discover", default=True, show_default=True,
+              help="Also find groups whose pairs are each weak evidence but whose members "
+                   "together co-act in bursts far beyond chance (rotating or camouflaged "
+                   "networks), calibrated on null runs.")
+@click.option("--discovery-runs", default=10, show_default=True, type=click.IntRange(min=2),
+              help="Null runs that calibrate group discovery.")
+@click.option("--discovery-window", default="10m", show_default=True,
+              help="Group discovery runs again at this longer window for groups acting within "
+                   "minutes (slow coordination); 0 skips it.")
 @click.option("--max-partners", default=None, type=click.IntRange(min=1), metavar="L",
               help="Pair each share only with the next L shares of the same object in the "
                    "window (off: exact). Bounds the work on viral objects; the pairs left out "
@@ -339,8 +355,10 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 @handle_errors
 def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
            seed, n_null, alpha, edge_fdr, fdr_runs, text_match, text_threshold, timing,
-           timing_bin, timing_min_common, max_partners, memory_budget, compat, min_participation,
-           edge_weight, networks, min_edge_weight, keep_empty_urls, review, pseudonymize):
+           timing_bin, timing_min_common, per_author, discover, discovery_runs,
+           discovery_window, max_partners,
+           memory_budget, compat, min_participation, edge_weight, networks, min_edge_weight,
+           keep_empty_urls, review, pseudonymize):
     """Find coordinated groups in INPUT files (CSV, TSV, Parquet, JSON lines; globs allowed).
 
     Writes clusters, members, edges and evidence (CSV and Parquet), graph.gexf, graph.graphml,
@@ -362,7 +380,9 @@ def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                 seed, n_null, alpha, quiet, edge_fdr, fdr_runs, review=review,
                 pseudonymize=pseudonymize, text_match=text_match, text_threshold=text_threshold,
                 max_partners=max_partners, memory_budget=memory_budget, timing=timing,
-                timing_bin=timing_bin, timing_min_common=timing_min_common)
+                timing_bin=timing_bin, timing_min_common=timing_min_common,
+                per_author=per_author, discover=discover, discovery_runs=discovery_runs,
+                discovery_window=discovery_window)
 
 
 def _run_cnt(inputs, out, fmt, mapping, on_error, window, networks, min_edge_weight,

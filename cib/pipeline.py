@@ -18,6 +18,7 @@ from .coaction._kernel import DEFAULT_BUDGET_PAIRS
 from .coaction._engine import (BYTES_PER_SELECTED_PAIR, SortedTraces, coaction_frame,
                                parse_memory_budget)
 from .communities import METHODS, find_communities
+from .discovery import _pair_events, discover_groups
 from .graph import threshold_edges, to_igraph, to_networkx
 from .nullmodel import _Coded, _significance, cluster_pvalues
 from .params import check_choice, check_number, parse_duration, parse_kinds
@@ -135,6 +136,10 @@ class Detection:
     timing_edges : DataFrame
         Every account pair tested for timing similarity (:func:`cib.timing.timing_edges`); the
         significant ones are also rows of ``edges`` (kind ``timing``).
+    groups : DataFrame
+        Group discovery (:func:`cib.discovery.discover_groups`): one row per community of the
+        lenient graph, with its events, null mean, log10 p-value and calibrated ``q_value``;
+        ``cluster_id`` is the cluster it became (-1 when not significant).
     """
 
     clusters: pd.DataFrame
@@ -147,6 +152,7 @@ class Detection:
     rejects: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
     timing_edges: pd.DataFrame | None = None
+    groups: pd.DataFrame | None = None
 
     @property
     def flagged(self) -> pd.DataFrame:
@@ -200,8 +206,12 @@ class Detection:
 
     @property
     def graph_edges(self) -> pd.DataFrame:
-        """The edges of the account graph (the significant ones)."""
-        return self.edges[self.edges["significant"]].reset_index(drop=True)
+        """The edges of the account graph (the significant ones, and the edges within groups
+        found by group discovery)."""
+        keep = self.edges["significant"]
+        if "group_edge" in self.edges.columns:
+            keep = keep | self.edges["group_edge"]
+        return self.edges[keep].reset_index(drop=True)
 
     def to_networkx(self):
         """The account graph as a networkx Graph, with MEMBERS columns as node attributes."""
@@ -258,6 +268,8 @@ class Detection:
                "rejects": self.rejects}
         if self.timing_edges is not None:
             out["timing_edges"] = self.timing_edges
+        if self.groups is not None:
+            out["groups"] = self.groups
         return out
 
     def report_html(self, review: pd.DataFrame | None = None) -> str:
@@ -339,7 +351,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
            text_match: str = "near", text_threshold: float = 0.8,
            timing: bool = True, timing_bin: float | str = 60, timing_min_common: int = 3,
            max_partners: int | None = None, memory_budget: str | int | None = None,
-           per_author: bool = True,
+           per_author: bool = True, discover: bool = True, discovery_runs: int = 10,
+           discovery_window: float | str | None = "10m",
            rejects: pd.DataFrame | None = None, input_stats: dict | None = None) -> Detection:
     """Find groups of accounts that act in concert.
 
@@ -407,6 +420,23 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         pair must also co-act on posts of other authors or on other objects (links, hashtags,
         texts) to be an edge. ``False`` counts every post (as the peers do); a network that only
         ever amplifies one account is then found, and so is every fan club.
+    discover : bool, default True
+        Also look for groups whose pairs are each weak evidence but whose members together
+        co-act far more than chance allows (a network rotating its members through pushes, or
+        hiding them in organic activity): :func:`cib.discovery.discover_groups`, calibrated on
+        ``discovery_runs`` null runs of the whole procedure; a group is reported when its false
+        discovery rate is at most ``edge_fdr`` (a false group brings several innocent accounts
+        at once). Accounts already in flagged clusters are left out; groups found become
+        clusters (``found_by`` ``"group"``, ``p_value`` = the group's false discovery rate),
+        their co-acting member pairs rows of ``edges`` with ``group_edge`` true.
+    discovery_runs : int, default 10
+        Null runs of group discovery (at least 2; 0 turns it off like ``discover=False``).
+    discovery_window : float or str, optional, default "10m"
+        Group discovery runs a second time at this longer window, on the accounts still
+        unexplained, for groups that act within minutes rather than seconds (slow
+        coordination); its groups are tested against the null at that window and their
+        co-actions (evidence, ``coactions.csv``) are those within it. ``None``, or a value not
+        above ``window``, skips it.
     rejects, input_stats : optional
         What :func:`cib.read_actions` returned, carried into the outputs and the manifest.
 
@@ -444,6 +474,13 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     check_number(fdr_runs, "fdr_runs", "detect", low=0, integer=True)
     check_number(min_text_chars, "min_text_chars", "detect", low=0, integer=True)
     check_number(timing_min_common, "timing_min_common", "detect", low=1, integer=True)
+    check_number(discovery_runs, "discovery_runs", "detect", low=0, integer=True)
+    w2 = parse_duration(discovery_window, "discovery_window", "detect") \
+        if discovery_window is not None else 0.0
+    if 0 < discovery_runs < 2:
+        from .errors import ParameterError
+
+        raise ParameterError("discovery_runs", "detect", "0 (off) or at least 2", discovery_runs)
     if max_partners is not None:
         check_number(max_partners, "max_partners", "detect", low=1, integer=True)
     budget_bytes = parse_memory_budget(DEFAULT_MEMORY_BUDGET if memory_budget is None
@@ -485,6 +522,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         candidates = merge_timing(candidates, t_edges)
     else:
         t_edges = timing_edges(actions.iloc[:0])
+    candidates["group_edge"] = False
     graph_edges = candidates[candidates["significant"]].reset_index(drop=True)
     lap("timing")
     communities = find_communities(graph_edges, method=method, resolution=resolution, seed=seed)
@@ -494,20 +532,80 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     keep = sorted(labels[labels >= 0].unique())
     labels = labels.map({**{c: i for i, c in enumerate(keep)}, -1: -1}).astype("int64")
     lap("communities")
-    pv, co_runs = cluster_pvalues(traces, labels, window=w, n_null=n_null, seed=seed,
-                                  coded=coded, return_null=True)
-    if timing:
-        pv = combine_timing_pvalues(pv, co_runs, graph_edges, labels, actions, bin_s=timing_bin,
-                                    n_null=n_null, seed=seed)
+    def cluster_p(labels: pd.Series) -> pd.DataFrame:
+        pv, co_runs = cluster_pvalues(traces, labels, window=w, n_null=n_null, seed=seed,
+                                      coded=coded, return_null=True)
+        if timing:
+            pv = combine_timing_pvalues(pv, co_runs, graph_edges, labels, actions,
+                                        bin_s=timing_bin, n_null=n_null, seed=seed)
+        return pv
+
+    pv = cluster_p(labels)
     lap("nullmodel")
+    groups = None
+    long_ids: set = set()
+    if discover and discovery_runs >= 2:
+        removed = np.bincount(coded.group[sel[0]], minlength=coded.n_groups).astype(np.float64)
+        chance = coded.chance(per_group, removed)
+        skip = np.zeros(coded.n_accounts, dtype=bool)
+        flagged_ids = set(pv.loc[pv["p_value"] <= alpha, "cluster_id"].tolist())
+        in_flagged = labels[labels.isin(flagged_ids)]
+        if len(in_flagged):
+            codes = coded.account_codes(in_flagged.index)
+            skip[codes[codes >= 0]] = True
+        glab, groups = discover_groups(coded, st, chance, skip, runs=discovery_runs, seed=seed,
+                                       fdr=edge_fdr, resolution=resolution)
+        groups.insert(0, "window_s", w)
+        n1 = int(glab.max()) + 1 if glab.size and glab.max() >= 0 else 0
+        if w2 > w:
+            st_long = SortedTraces(coded, window_ns=int(round(w2 * 1e9)),
+                                   max_partners=max_partners, budget_pairs=st.budget,
+                                   max_selected=budget_pairs)
+            glab2, groups2 = discover_groups(coded, st_long, None, skip | (glab >= 0),
+                                             runs=discovery_runs, seed=seed, fdr=edge_fdr,
+                                             resolution=resolution)
+            groups2.insert(0, "window_s", w2)
+            glab = np.where(glab2 >= 0, glab2 + n1, glab)
+            groups2["group"] = np.where(groups2["group"] >= 0, groups2["group"] + n1, -1)
+            groups = pd.concat([groups, groups2], ignore_index=True)
+        n_new = int(glab.max()) + 1 if glab.size else 0
+        groups["cluster_id"] = -1
+        if n_new:
+            labels, gq = _merge_groups(labels, glab, coded, groups)
+            long_ids = set(gq.index[gq["window_s"] > w])
+            candidates = _add_group_edges(candidates, traces, coded, st, labels,
+                                          gq[gq["window_s"] <= w], chance)
+            if long_ids:
+                candidates = _add_group_edges(candidates, traces, coded, st_long, labels,
+                                              gq[gq["window_s"] > w], None)
+            graph_edges = candidates[candidates["significant"] | candidates["group_edge"]] \
+                .reset_index(drop=True)
+            groups["cluster_id"] = groups["group"].map(
+                {g: c for c, g in gq["group"].items()}).fillna(-1).astype("int64")
+            pv = cluster_p(labels)
+            # a discovered group's p-value is its calibrated false discovery rate: the
+            # fixed-membership test above does not know the members were chosen from the data,
+            # and it weighs co-actions, where discovery counts bursts
+            pv = pv.set_index("cluster_id")
+            pv.loc[gq.index, "p_value"] = gq["q_value"].to_numpy()
+            pv = pv.reset_index()
+        lap("discovery")
     # the co-actions between members of the same cluster: the evidence
     lab = np.full(coded.n_accounts, -1, dtype=np.int64)
     if len(labels):
         codes = coded.account_codes(labels.index)
         lab[codes[codes >= 0]] = labels.to_numpy(dtype=np.int64)[codes >= 0]
-    pairs = coaction_frame(traces, coded, *st.select(labels=lab, what="co-actions within clusters"))
+    if long_ids:
+        long_lab = np.where(np.isin(lab, sorted(long_ids)), lab, -1)
+        i, j = st.select(labels=np.where(long_lab >= 0, -1, lab), what="co-actions within clusters")
+        i2, j2 = st_long.select(labels=long_lab, what="co-actions within clusters")
+        pairs = coaction_frame(traces, coded, np.concatenate([i, i2]), np.concatenate([j, j2]))
+    else:
+        pairs = coaction_frame(traces, coded, *st.select(labels=lab, what="co-actions within clusters"))
     intra = intra_cluster(pairs, labels)
-    clusters = cluster_table(labels, graph_edges, intra, traces, pv, window=w, alpha=alpha)
+    found = set() if groups is None else set(groups.loc[groups["cluster_id"] >= 0, "cluster_id"])
+    clusters = cluster_table(labels, graph_edges, intra, traces, pv, window=w, alpha=alpha,
+                             groups=found, cluster_window={c: w2 for c in long_ids})
     flagged = set(clusters.loc[clusters["flagged"], "cluster_id"].tolist())
     members = member_table(graph_edges, labels, traces, coacting, self_repeats(traces), flagged)
     evidence = evidence_table(intra, actions)
@@ -530,7 +628,9 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                        "text_threshold": text_threshold, "timing": bool(timing),
                        "timing_bin_s": parse_duration(timing_bin), "timing_min_common": timing_min_common,
                        "max_partners": max_partners,
-                       "memory_budget": memory_budget, "per_author": bool(per_author)},
+                       "memory_budget": memory_budget, "per_author": bool(per_author),
+                       "discover": bool(discover), "discovery_runs": discovery_runs,
+                       "discovery_window_s": w2 if w2 > w else None},
         "engine": {"numba": bool(st.numba), "budget_pairs": int(st.budget),
                    "max_partners": max_partners, "dropped_pairs": int(dropped)},
         "seed": seed,
@@ -551,10 +651,86 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                    "timing_pairs_tested": len(t_edges),
                    "timing_edges": int(t_edges["significant"].sum()) if len(t_edges) else 0,
                    "graph_edges": len(graph_edges),
+                   "discovered_groups": int((groups["cluster_id"] >= 0).sum())
+                   if groups is not None else 0,
                    "graph_accounts": len(members),
                    "clusters": len(clusters), "flagged": len(flagged)},
         "timings_s": timings,
     }
     return Detection(clusters=clusters, members=members, edges=edges, evidence=evidence,
                      edges_by_kind=by_kind, coactions=pairs, traces=traces, rejects=rejects,
-                     manifest=manifest, timing_edges=t_edges)
+                     manifest=manifest, timing_edges=t_edges, groups=groups)
+
+
+def _merge_groups(labels: pd.Series, glab: np.ndarray, coded: _Coded,
+                  groups: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    """Add the discovered groups (``glab``: group per account code) to the cluster labels:
+    their members leave any (unflagged) cluster they were in; clusters left with fewer than two
+    members dissolve; the groups get the next cluster ids, in their own order. Returns the new
+    labels and, per new cluster id, the group's ``group`` and ``q_value``."""
+    acc = np.flatnonzero(glab >= 0)
+    ids = coded.accounts[acc]
+    lab = labels.copy()
+    lab = lab[~lab.index.isin(ids)]
+    sizes = lab.map(lab.value_counts())
+    lab = lab[sizes >= 2]
+    keep = sorted(lab.unique())
+    lab = lab.map({c: i for i, c in enumerate(keep)}).astype("int64")
+    base = len(keep)
+    new = pd.Series(base + glab[acc], index=pd.Index(ids, name=labels.index.name))
+    out = pd.concat([lab, new]).sort_index(kind="mergesort").astype("int64")
+    sig = groups[groups["group"] >= 0]
+    gq = pd.DataFrame({"group": sig["group"].to_numpy(), "q_value": sig["q_value"].to_numpy(),
+                       "window_s": sig["window_s"].to_numpy(dtype=np.float64)},
+                      index=pd.Index(base + sig["group"].to_numpy(), name="cluster_id"))
+    return out, gq
+
+
+def _add_group_edges(candidates: pd.DataFrame, traces: pd.DataFrame, coded: _Coded,
+                     st: SortedTraces, labels: pd.Series, gq: pd.DataFrame,
+                     chance: np.ndarray | None) -> pd.DataFrame:
+    """EDGES rows for the co-acting pairs inside discovered groups (``group_edge`` true): the
+    candidate rows already there are marked, the others (weight below ``min_weight``, or
+    counted at the group's longer window, ``st``) added with their p-values against the
+    chances (None: those of ``st``'s co-actions); their ``q_value`` is the group's."""
+    out = candidates.copy()
+    if chance is None:
+        chance = coded.chance(st.trace_partners()[0], np.zeros(coded.n_groups))
+    lab = np.full(coded.n_accounts, -1, dtype=np.int64)
+    grp = labels[labels.isin(gq.index)]
+    codes = coded.account_codes(grp.index)
+    lab[codes[codes >= 0]] = grp.to_numpy(dtype=np.int64)[codes >= 0]
+    i, j = st.select(labels=lab, what="co-actions within discovered groups")
+    if i.size == 0:
+        return out
+    pairs = coaction_frame(traces, coded, i, j)
+    comb = combine_edges(edges_per_kind(pairs, traces), pairs)
+    key = out["account_u"].astype(str) + "\x00" + out["account_v"].astype(str)
+    ckey = comb["account_u"].astype(str) + "\x00" + comb["account_v"].astype(str)
+    out.loc[key.isin(ckey).to_numpy(), "group_edge"] = True
+    add = comb[~ckey.isin(key).to_numpy()].copy()
+    if add.empty:
+        return out
+    u = coded.account_codes(add["account_u"])
+    v = coded.account_codes(add["account_v"])
+    ev = _pair_events(coded, st, u, v, i, j)
+    obs = np.minimum(add["weight"].to_numpy(dtype=np.int64), ev)
+    n_common, expected, logp = coded.pvalues(u, v, obs, chance)
+    add["n_events"] = ev
+    add["n_common"] = n_common
+    add["expected"] = expected
+    add["p_value"] = np.exp(logp)
+    add["log10_p"] = logp / np.log(10.0)
+    add["q_value"] = add["account_u"].map(labels).map(gq["q_value"]).to_numpy(dtype=np.float64)
+    add["significant"] = False
+    add["group_edge"] = True
+    for col in out.columns:
+        if col not in add.columns:
+            add[col] = 0 if out[col].dtype.kind in "iu" else (
+                False if out[col].dtype.kind == "b" else np.nan)
+    for col in add.columns:
+        if col not in out.columns:  # a kind only the group's pairs used
+            out[col] = 0
+    add = add[out.columns].astype(out.dtypes.to_dict())
+    out = pd.concat([out, add], ignore_index=True)
+    return out.sort_values(["account_u", "account_v"], kind="mergesort", ignore_index=True)

@@ -70,7 +70,7 @@ MEMBER_COLUMNS = ["account_id", "cluster_id", "degree", "strength", "n_traces", 
 CLUSTER_COLUMNS = ["cluster_id", "rank", "score", "p_value", "flagged", "n_accounts", "n_edges",
                    "density", "total_weight", "weighted", "median_delay_s", "kinds", "n_objects",
                    "first_time", "last_time", "timing_similarity", "text_similarity",
-                   "coordination_ratio", "stable_id"]
+                   "coordination_ratio", "stable_id", "found_by"]
 
 EVIDENCE_COLUMNS = ["cluster_id", "kind", "object_id", "n_accounts", "n_pairs", "first_time",
                     "last_time", "median_delay_s", "example_text"]

@@ -130,10 +130,14 @@ def _text_similarity(traces: pd.DataFrame, labels: pd.Series) -> pd.Series:
 
 def cluster_table(labels: pd.Series, graph_edges: pd.DataFrame, intra: pd.DataFrame,
                   traces: pd.DataFrame, pvalues: pd.DataFrame, window: float,
-                  alpha: float = 0.05) -> pd.DataFrame:
+                  alpha: float = 0.05, groups: set | None = None,
+                  cluster_window: dict | None = None) -> pd.DataFrame:
     """CLUSTERS: one row per community of at least two accounts, ranked by score.
 
-    ``flagged`` is true when ``p_value <= alpha``. See the module docstring for the score.
+    ``flagged`` is true when ``p_value <= alpha``. ``found_by`` is ``"group"`` for the cluster
+    ids in ``groups`` (found by :mod:`cib.discovery`), ``"edges"`` otherwise; a group found at
+    a longer window (``cluster_window``: cluster id -> seconds) measures its synchrony against
+    that window. See the module docstring for the score.
     """
     labels = labels[labels >= 0]
     if labels.empty:
@@ -183,7 +187,9 @@ def cluster_table(labels: pd.Series, graph_edges: pd.DataFrame, intra: pd.DataFr
     pv = pvalues.set_index("cluster_id")["p_value"]
     out["p_value"] = out["cluster_id"].map(pv).fillna(1.0).astype(float)
     out["flagged"] = (out["p_value"] <= alpha).to_numpy(dtype=bool)
-    sync = 1.0 - out["median_delay_s"].astype(float).clip(lower=0.0) / (2.0 * max(window, 1.0))
+    # groups found at a longer window (cluster_window) are scored against their own window
+    win = out["cluster_id"].map(cluster_window or {}).fillna(window).astype(float).clip(lower=1.0)
+    sync = 1.0 - out["median_delay_s"].astype(float).clip(lower=0.0) / (2.0 * win)
     # a cluster held together by timing alone has no co-action delays: its synchrony comes from
     # the share of members' active time bins shared with another member
     sync = sync.where(out["median_delay_s"].notna(),
@@ -202,6 +208,8 @@ def cluster_table(labels: pd.Series, graph_edges: pd.DataFrame, intra: pd.DataFr
     out["first_time"] = pd.to_datetime(out["first_time"], utc=True).astype(UTC_NS)
     out["last_time"] = pd.to_datetime(out["last_time"], utc=True).astype(UTC_NS)
     out["kinds"] = out["kinds"].astype(object).where(out["kinds"].notna(), "")
+    out["found_by"] = np.where(out["cluster_id"].isin(sorted(groups or ())), "group", "edges") \
+        .astype(object)
     return out[CLUSTER_COLUMNS]
 
 

@@ -1,0 +1,335 @@
+"""Group discovery: groups whose every pair is weak evidence but whose whole is not.
+
+A network that rotates its members (each push done by a handful of a large group) or hides
+its pushes in a lot of organic activity makes few co-actions per account pair: one or two
+shared objects, which chance explains for any single pair. The edge test of
+:func:`cib.nullmodel.edge_significance` rightly does not link them. Taken together, though,
+the group has made hundreds of co-actions among its members where chance gives a few dozen.
+
+This stage finds such groups without a pair-level threshold, and calibrates what it finds on
+null data, since a community detection run on noise also finds "dense" groups:
+
+1. **Lenient graph.** Every pair of accounts that co-acted at least once, with the p-value of
+   its weight (capped at its distinct events, co-reposts of one author's posts counted once:
+   see :meth:`cib.nullmodel._Coded.set_authors`) against the per-object chances of the edge
+   test. Pairs with ``p <= lenient_p`` are kept, weighted by ``-log p``; accounts already in
+   flagged clusters are left out.
+2. **Communities** of the lenient graph (Leiden, modularity), of at least ``min_size``
+   accounts.
+3. **Group statistic.** A community's internal evidence ``T`` is the number of distinct events
+   (action pairs; one per author for co-reposts) behind the co-actions among its members; its
+   expectation ``mu`` is the mean of ``T`` for the same members over ``runs`` null runs
+   (:class:`cib.nullmodel.TimeSwapNull`: same accounts, objects and popularity, random
+   timing), and its log p-value the Poisson upper tail of ``T`` at ``mu``.
+4. **Calibration.** Steps 1 to 3 are repeated on each null run (the null run's communities,
+   their ``T`` in that run, ``mu`` from the other null runs), and a community's ``q_value`` is
+   the number of null communities per run with a log p-value at most its own over the number of
+   observed ones (made monotone): the false discovery rate of the whole procedure, selection
+   of the communities included. Groups with ``q_value <= fdr`` are reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .coaction._engine import SortedTraces
+from .nullmodel import TimeSwapNull, _Coded, _poisson_log_tail
+
+__all__ = ["discover_groups", "DISCOVERY_COLUMNS"]
+
+#: Columns of the table :func:`discover_groups` returns (one row per observed community).
+DISCOVERY_COLUMNS = ["group", "n_accounts", "n_members", "bursts", "expected", "log10_p",
+                     "q_value", "significant"]
+
+
+def _pair_events(c: _Coded, st: SortedTraces, u: np.ndarray, v: np.ndarray,
+                 i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Distinct events behind the co-actions ``(i, j)`` per pair ``(u, v)`` (codes, u < v)."""
+    ai, aj = c.account[i], c.account[j]
+    swap = ai > aj
+    pu, pv = np.where(swap, aj, ai), np.where(swap, ai, aj)
+    ku, kv = c.event_keys(c.group[i], np.where(swap, c.action[j], c.action[i]),
+                          np.where(swap, c.action[i], c.action[j]))
+    eu, ev, en = c.events(pu, pv, ku, kv)
+    n = max(c.n_accounts, 1)
+    return pd.Series(en, index=eu * n + ev).reindex(u * n + v).fillna(0).to_numpy(np.int64)
+
+
+def _lenient(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip: np.ndarray,
+             lenient_p: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lenient graph on the times of ``st``: pairs (u, v) and their ``-log p``. Without
+    ``chance``, the chances come from the co-actions on these times (no pair left out)."""
+    if chance is None:
+        chance = c.chance(st.trace_partners()[0], np.zeros(c.n_groups))
+    # `weighted` with the chances as object weights is a lower bound of each pair's expected
+    # weight (1 - (1 - c)^(n_u n_v) >= c): the pairs that cannot reach lenient_p even then are
+    # dropped before anything is materialised (viral objects make millions of such pairs)
+    e = st.edges(1, obj_weight=np.asarray(chance, dtype=np.float64))
+    u, v = e["u"].astype(np.int64), e["v"].astype(np.int64)
+    bound = _poisson_log_tail(e["weight"].astype(np.float64), np.maximum(e["weighted"], 1e-12))
+    keep = ~(skip[u] | skip[v]) & (bound <= np.log(lenient_p))
+    u, v, w = u[keep], v[keep], e["weight"][keep].astype(np.int64)
+    if u.size == 0:
+        return u, v, np.empty(0)
+    i, j = st.select(pairs=(u, v), what="co-actions of the lenient graph")
+    obs = np.minimum(w, _pair_events(c, st, u, v, i, j))
+    _, _, logp = c.pvalues(u, v, obs, chance)
+    ok = (obs > 0) & (logp <= np.log(lenient_p))
+    return u[ok], v[ok], -logp[ok]
+
+
+def _communities(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, seed: int,
+                 resolution: float, min_size: int) -> np.ndarray:
+    """Leiden (modularity) communities of the lenient graph: a label per account code, -1 for
+    accounts outside communities of at least ``min_size``; labels 0, 1, ... by decreasing
+    size, ties by smallest account code."""
+    lab = np.full(n, -1, dtype=np.int64)
+    if u.size == 0:
+        return lab
+    import igraph as ig
+
+    from .communities import _seeded
+
+    nodes = np.unique(np.concatenate([u, v]))
+    pos = np.searchsorted(nodes, np.stack([u, v], axis=1))
+    g = ig.Graph(n=nodes.size, edges=pos.tolist())
+    with _seeded(int(seed)):
+        membership = np.asarray(g.community_leiden(objective_function="modularity",
+                                                   weights=w.tolist(), resolution=resolution,
+                                                   n_iterations=-1).membership, dtype=np.int64)
+    sizes = np.bincount(membership)
+    first = np.full(sizes.size, np.iinfo(np.int64).max)
+    np.minimum.at(first, membership, nodes)
+    big = np.flatnonzero(sizes >= min_size)
+    order = big[np.lexsort((first[big], -sizes[big]))]
+    renum = np.full(sizes.size, -1, dtype=np.int64)
+    renum[order] = np.arange(order.size)
+    lab[nodes] = renum[membership]
+    return lab
+
+
+BURST_P = 0.01
+
+
+def _group_stats(c: _Coded, st: SortedTraces, lab: np.ndarray, k: int,
+                 chance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per community: ``T``, the number of objects on which its members co-acted far more
+    than chance allows (a *burst*: the Poisson tail of the member pairs that co-acted on the
+    object, at the object's chance times the member pairs on it, is at most
+    :data:`BURST_P`), and ``E``, the expected number, :data:`BURST_P` times the objects two or
+    more members acted on. Posts of one author count as one object (:meth:`_Coded.set_authors`)."""
+    t = np.zeros(k)
+    e = np.zeros(k)
+    if k == 0:
+        return t, e, np.zeros(c.n_accounts, dtype=np.int64), (np.empty(0, np.int64),) * 2
+    nk = c.n_groups + int(c.group_author.max()) + 2
+    ga = c.group_author
+    gkey = np.where(ga >= 0, c.n_groups + ga, np.arange(c.n_groups))
+    # members per (community, object): possible pairs and their expected co-actions
+    m = lab[c.account] >= 0
+    ca = np.unique(c.group[m].astype(np.int64) * c.n_accounts + c.account[m])
+    g, a = ca // c.n_accounts, ca % c.n_accounts
+    cg, cnt = np.unique(lab[a] * c.n_groups + g, return_counts=True)
+    cl, g = cg // c.n_groups, cg % c.n_groups
+    possible = cnt * (cnt - 1) / 2.0
+    exp = possible * chance[g]
+    # co-acting member pairs per (community, object)
+    i, j = st.select(labels=lab, what="co-actions within lenient communities")
+    ai, aj = c.account[i], c.account[j]
+    pu, pv = np.minimum(ai, aj), np.maximum(ai, aj)
+    pk = np.unique(np.stack([c.group[i], pu, pv], axis=1), axis=0) if i.size else \
+        np.empty((0, 3), np.int64)
+    obs_cg, obs_n = np.unique(lab[pk[:, 1]] * c.n_groups + pk[:, 0], return_counts=True)
+    obs = np.zeros(cg.size)
+    obs[np.searchsorted(cg, obs_cg)] = obs_n
+    # per (community, key)
+    key = cl * nk + gkey[g]
+    uk, inv = np.unique(key, return_inverse=True)
+    o_k = np.bincount(inv, weights=obs)
+    e_k = np.bincount(inv, weights=exp)
+    p_k = np.bincount(inv, weights=possible)
+    c_k = uk // nk
+    live = p_k > 0
+    burst = live & (o_k > 0) & (_poisson_log_tail(o_k, np.maximum(e_k, 1e-12))
+                                 <= np.log(BURST_P))
+    t = np.bincount(c_k[burst], minlength=k)[:k].astype(np.float64)
+    e = BURST_P * np.bincount(c_k[live], minlength=k)[:k].astype(np.float64)
+    # per account, the bursts of its community it co-acted in
+    per_account = np.zeros(c.n_accounts, dtype=np.int64)
+    if pk.shape[0] and burst.any():
+        pkey = lab[pk[:, 1]] * nk + gkey[pk[:, 0]]
+        hit = np.isin(pkey, uk[burst])
+        acc = np.concatenate([pk[hit, 1], pk[hit, 2]])
+        keys = np.concatenate([pkey[hit], pkey[hit]])
+        both = np.unique(np.stack([acc, keys], axis=1), axis=0)
+        per_account = np.bincount(both[:, 0], minlength=c.n_accounts)
+    return t, e, per_account, (c_k[burst], uk[burst] % nk)
+
+
+def _run(c: _Coded, st: SortedTraces, skip: np.ndarray, lenient_p: float, seed: int,
+         resolution: float, min_size: int, min_bursts: int, rounds: int = 4) -> tuple:
+    """One pass of discovery on the times of ``st``: labels, then per community T, E and log p,
+    then per account the bursts of its community it took part in, and the bursts.
+
+    Members that took part in fewer than ``min_bursts`` of their community's bursts are pruned
+    and the bursts recounted on the rest, until nothing changes (at most ``rounds`` times): a
+    community only keeps accounts that repeatedly act in its bursts. Null runs are pruned the
+    same way, so the calibration sees the same procedure."""
+    per_group = st.trace_partners()[0]
+    chance = c.chance(per_group, np.zeros(c.n_groups))
+    lab = _communities(c.n_accounts, *_lenient(c, st, chance, skip, lenient_p), seed,
+                       resolution, min_size)
+    k = int(lab.max()) + 1 if lab.size else 0
+    for _ in range(rounds):
+        t, e, per_account, bursts = _group_stats(c, st, lab, k, chance)
+        drop = (lab >= 0) & (per_account < min_bursts)
+        if not drop.any():
+            break
+        lab = np.where(drop, -1, lab)
+        small = np.bincount(lab[lab >= 0], minlength=k)[:k] < min_size
+        lab = np.where((lab >= 0) & small[np.maximum(lab, 0)], -1, lab)
+    else:
+        t, e, per_account, bursts = _group_stats(c, st, lab, k, chance)
+    return lab, t, e, _poisson_log_tail(t, np.maximum(e, 1e-6)), per_account, bursts
+
+
+def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray, skip: np.ndarray, *,
+                    runs: int = 10, seed: int = 0, fdr: float = 0.05, lenient_p: float = 0.1,
+                    min_size: int = 3, min_bursts: int = 2,
+                    resolution: float = 1.0) -> tuple[np.ndarray, pd.DataFrame]:
+    """Find groups of accounts whose co-actions together exceed chance (module docstring).
+
+    Parameters
+    ----------
+    c : _Coded
+        The coded traces (with authors set, when known).
+    st : SortedTraces
+        The observed traces in engine order (its window and limits are used for the null runs).
+    chance : array of float
+        Per group code, the chance that two of its shares fall within the window (the edge
+        test's, see :meth:`cib.nullmodel._Coded.chance`).
+    skip : array of bool
+        Per account code, accounts to leave out (already in flagged clusters).
+    runs : int, default 10
+        Null runs (at least 2: a null community's expectation comes from the other runs).
+    seed : int, default 0
+    fdr : float, default 0.05
+        Report communities with ``q_value <= fdr``.
+    lenient_p : float, default 0.1
+        Pairs with a p-value at most this enter the lenient graph.
+    min_size : int, default 3
+    resolution : float, default 1.0
+        Modularity resolution of the lenient graph's communities.
+
+    Returns
+    -------
+    labels : array of int64
+        Per account code, the index of its significant group (0, 1, ... by decreasing size), or
+        -1.
+    table : DataFrame
+        One row per observed community (:data:`DISCOVERY_COLUMNS`), ``group`` being its label
+        in ``labels`` (-1 when not significant).
+    """
+    n = c.n_accounts
+    empty = pd.DataFrame({col: pd.Series([], dtype=t) for col, t in zip(
+        DISCOVERY_COLUMNS, ["int64", "int64", "int64", "int64", "float64", "float64", "float64",
+                            "bool"])})
+    none = np.full(n, -1, dtype=np.int64)
+    runs = int(runs)
+    if n == 0 or runs < 2:
+        return none, empty
+    skip = np.asarray(skip, dtype=bool)
+    lab, t_obs, e_obs, lp_obs, bursts, burst_keys = _run(c, st, skip, lenient_p, seed,
+                                                         resolution, min_size, min_bursts)
+    k = t_obs.size
+    if k == 0 or not (lab >= 0).any():
+        return none, empty
+    null = TimeSwapNull.from_coded(c)
+    rng = np.random.default_rng([int(seed), 0x6772])
+    null_lp = []
+    for _ in range(runs):
+        sn = SortedTraces(c, null.sample(rng), window_ns=st.window, max_partners=st.max_partners,
+                          budget_pairs=st.budget, max_selected=st.max_selected,
+                          use_numba=st.numba)
+        null_lp.append(_run(c, sn, skip, lenient_p, seed, resolution, min_size, min_bursts)[3])
+    pooled = np.sort(np.concatenate(null_lp)) if null_lp else np.empty(0)
+    order = np.argsort(lp_obs, kind="mergesort")
+    ls = lp_obs[order]
+    n_obs = np.searchsorted(ls, ls, side="right").astype(np.float64)
+    # expected false groups at log p: what the null runs show, and never less than the null
+    # communities per run times p (a group beyond every null run still gets a finite rate)
+    per_run = pooled.size / runs
+    n_null = np.maximum(np.searchsorted(pooled, ls, side="right") / runs,
+                        max(per_run, 1.0) * np.exp(ls))
+    q_sorted = np.minimum.accumulate(np.minimum(1.0, n_null / n_obs)[::-1])[::-1]
+    q = np.empty_like(q_sorted)
+    q[order] = q_sorted
+    sig = q <= fdr
+    # members of significant groups that took part in fewer than min_bursts of its bursts
+    # leave it (an account that co-acted once with members is not shown to be one of them)
+    kept = (lab >= 0) & sig[np.maximum(lab, 0)] & (bursts >= min_bursts)
+    n_kept = np.bincount(lab[kept], minlength=k)[:k]
+    sig = sig & (n_kept >= min_size)
+    kept &= sig[np.maximum(lab, 0)]
+    # significant groups renumbered 0, 1, ... in the order of the communities (size, account)
+    new = np.full(k, -1, dtype=np.int64)
+    new[np.flatnonzero(sig)] = np.arange(int(sig.sum()))
+    labels = np.where(kept, new[np.maximum(lab, 0)], -1)
+    labels = _expand(c, st, labels, new, burst_keys, skip, min_bursts)
+    n_members = np.zeros(k, dtype=np.int64)
+    for comm in np.flatnonzero(sig):
+        n_members[comm] = int((labels == new[comm]).sum())
+    table = pd.DataFrame({"group": new, "n_accounts": np.bincount(lab[lab >= 0], minlength=k),
+                          "n_members": n_members, "bursts": t_obs.astype(np.int64),
+                          "expected": e_obs, "log10_p": lp_obs / np.log(10.0), "q_value": q,
+                          "significant": sig})
+    return labels, table[DISCOVERY_COLUMNS]
+
+
+def _expand(c: _Coded, st: SortedTraces, labels: np.ndarray, new: np.ndarray,
+            burst_keys: tuple[np.ndarray, np.ndarray], skip: np.ndarray,
+            min_bursts: int) -> np.ndarray:
+    """Add to each significant group the accounts outside every group that co-acted with its
+    members in at least ``min_bursts`` of its bursts (members of a rotating network whose own
+    pairs were too weak to enter the lenient graph)."""
+    comm, key = burst_keys
+    if comm.size == 0 or not (labels >= 0).any():
+        return labels
+    out = labels.copy()
+    ga = c.group_author
+    gkey = np.where(ga >= 0, c.n_groups + ga, np.arange(c.n_groups))
+    free = (labels < 0) & ~skip
+    for grp in np.unique(new[comm][new[comm] >= 0]):
+        keys = key[new[comm] == grp]
+        on_burst = np.isin(gkey, keys)               # per group code: a burst object of grp
+        rows = on_burst[c.group]
+        members = labels == grp
+        cand = rows & (members[c.account] | free[c.account])
+        if not cand.any():
+            continue
+        # one label for the members and the candidates, -1 elsewhere: the co-actions among
+        # them, of which those between a member and a candidate on a burst object count
+        lab2 = np.full(c.n_accounts, -1, dtype=np.int64)
+        touched = np.unique(c.account[cand])
+        lab2[touched] = 0
+        i, j = st.select(labels=lab2, what="co-actions on a group's bursts")
+        ai, aj = c.account[i], c.account[j]
+        g = c.group[i]
+        on = on_burst[g]
+        ai, aj, g = ai[on], aj[on], g[on]
+        ok = members[ai] != members[aj]
+        outsider = np.where(members[ai[ok]], aj[ok], ai[ok])
+        both = np.unique(np.stack([outsider, gkey[g[ok]]], axis=1), axis=0)
+        counts = np.bincount(both[:, 0], minlength=c.n_accounts) if both.size else \
+            np.zeros(c.n_accounts, dtype=np.int64)
+        # and most of whose partners on those objects are members: in a crowd reacting to a
+        # post the group amplified, an account acts with the crowd, not with the group
+        pairs = np.unique(np.stack([np.r_[ai, aj], np.r_[aj, ai]], axis=1), axis=0)
+        n_partners = np.bincount(pairs[:, 0], minlength=c.n_accounts)
+        n_member_partners = np.bincount(pairs[:, 0], weights=members[pairs[:, 1]],
+                                        minlength=c.n_accounts)
+        join = free & (counts >= min_bursts) & (2 * n_member_partners >= n_partners)
+        out[join] = grp
+        free &= ~join
+    return out

@@ -1,0 +1,178 @@
+"""Group discovery (cib.discovery) and the author rule of the edge test: a rotating network whose
+pairs are each weak evidence is found as a group, a fan club is not flagged, organic crowds give
+no group, and the results do not depend on the row order."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import cib
+from cib.cli import main
+from cib.coaction._engine import SortedTraces
+from cib.discovery import DISCOVERY_COLUMNS, _expand, discover_groups
+from cib.nullmodel import _Coded, _popularity_bins
+from cib.scenarios import simulate_scenarios
+from cib.traces import build_traces
+
+
+def _flagged(det) -> set:
+    fl = det.clusters.loc[det.clusters["flagged"], "cluster_id"]
+    return set(det.members.loc[det.members["cluster_id"].isin(fl), "account_id"])
+
+
+@pytest.fixture(scope="module")
+def rotating():
+    actions, truth = simulate_scenarios("rotating", n_accounts=1500, seed=4)
+    return actions, truth
+
+
+@pytest.fixture(scope="module")
+def rotating_det(rotating):
+    return cib.detect(rotating[0], n_null=50)
+
+
+def test_rotating_network_is_found_as_a_group_and_only_as_one(rotating, rotating_det):
+    actions, truth = rotating
+    planted = set(truth.loc[truth["scenario"] == "rotating", "account_id"])
+    without = _flagged(cib.detect(actions, n_null=50, discover=False))
+    found = _flagged(rotating_det)
+    # pair by pair, almost nothing of the network is beyond chance
+    assert len(without & planted) <= 0.2 * len(planted)
+    # as a group, most of it is, and nothing else
+    assert len(found & planted) >= 0.8 * len(planted)
+    assert found <= planted
+    clusters = rotating_det.clusters
+    grp = clusters[clusters["found_by"] == "group"]
+    assert len(grp) >= 1 and grp["flagged"].all()
+    assert (grp["p_value"] <= 0.01).all()
+    # the groups table says which cluster each significant community became
+    g = rotating_det.groups
+    assert set(DISCOVERY_COLUMNS) <= set(g.columns)
+    assert set(g["window_s"]) <= {60.0, 600.0}
+    assert set(g.loc[g["significant"], "cluster_id"]) == set(grp["cluster_id"])
+    assert rotating_det.manifest["counts"]["discovered_groups"] == len(grp)
+
+
+def test_group_edges_are_in_the_graph(rotating_det):
+    e = rotating_det.edges
+    ge = e[e["group_edge"]]
+    assert len(ge) > 0
+    grp = set(rotating_det.clusters.loc[rotating_det.clusters["found_by"] == "group", "cluster_id"])
+    assert ge["cluster_u"].isin(grp).all() and (ge["cluster_u"] == ge["cluster_v"]).all()
+    assert len(rotating_det.graph_edges) == int((e["significant"] | e["group_edge"]).sum())
+    # the added pairs have their own p-values against the same chances
+    assert ge["p_value"].between(0, 1).all() and ge["q_value"].notna().all()
+
+
+def test_discovery_is_deterministic_and_independent_of_row_order(rotating, rotating_det):
+    actions, _ = rotating
+    shuffled = actions.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    again = cib.detect(shuffled, n_null=50)
+    pd.testing.assert_frame_equal(again.groups, rotating_det.groups)
+    pd.testing.assert_frame_equal(again.clusters, rotating_det.clusters)
+
+
+def test_organic_crowds_give_no_group():
+    actions, truth = simulate_scenarios("breaking_news,trending,fan_club,brand_schedulers",
+                                        n_accounts=1500, seed=11)
+    det = cib.detect(actions, n_null=50)
+    assert not (det.clusters["found_by"] == "group").any()
+    assert not det.groups["significant"].any()
+    assert len(_flagged(det)) == 0
+
+
+def test_fan_club_is_explained_by_its_idol():
+    """Fans repost their idol's posts within minutes: per author, that is one piece of
+    evidence per pair (and one burst per group), not one per post; counted per post (as the
+    peers do), the club's bursts on every post make it a group."""
+    actions, truth = simulate_scenarios("fan_club", n_accounts=1500, seed=5)
+    per_author = cib.detect(actions, n_null=50)
+    per_post = cib.detect(actions, n_null=50, per_author=False)
+    assert len(_flagged(per_author)) == 0
+    assert len(_flagged(per_post)) > 10
+    assert per_author.manifest["parameters"]["per_author"] is True
+
+
+def test_per_author_events_count_one_authors_posts_once():
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    rows = []
+    # the idol posts 4 times; a and b repost each post 5 s apart
+    for k in range(4):
+        t = t0 + pd.Timedelta(hours=k)
+        rows.append((f"p{k}", "idol", t, "post", None))
+        rows.append((f"a{k}", "a", t + pd.Timedelta(seconds=10), "repost", f"p{k}"))
+        rows.append((f"b{k}", "b", t + pd.Timedelta(seconds=15), "repost", f"p{k}"))
+    df = pd.DataFrame(rows, columns=["action_id", "account_id", "timestamp", "action_type",
+                                     "parent_id"])
+    n = len(df)
+    actions = df.assign(
+        action_type=pd.Categorical(df["action_type"], categories=["post", "repost", "reply",
+                                                                  "quote"]),
+        timestamp=df["timestamp"].astype("datetime64[ns, UTC]"), text=None,
+        urls=[[] for _ in range(n)], hashtags=[[] for _ in range(n)],
+        mentions=[[] for _ in range(n)], media=[[] for _ in range(n)], platform="test")
+    traces = build_traces(actions, kinds=["repost"])
+    c = _Coded(traces)
+    st = SortedTraces(c, window_ns=60 * 10**9)
+    u = c.account_codes(["a"])
+    v = c.account_codes(["b"])
+    assert c.test(st, u, v, np.array([4]))["events"].tolist() == [4]
+    c.set_authors(actions)
+    assert c.test(st, u, v, np.array([4]))["events"].tolist() == [1]
+
+
+def test_popularity_pools_never_span_more_than_four_times():
+    sizes = np.array([3] * 40 + [5] * 30 + [40] * 10 + [45] * 5 + [900, 1000])
+    b = _popularity_bins(np.zeros(sizes.size, dtype=int), sizes)
+    for key in np.unique(b):
+        s = sizes[b == key]
+        assert s.max() <= 4 * s.min() * 1.19  # quarter-octave bins round down
+    assert b[-1] == b[-2] and b[-1] != b[-3]
+
+
+def test_no_runs_or_no_accounts_give_nothing():
+    actions, _ = simulate_scenarios("lockstep", n_accounts=300, seed=1)
+    traces = build_traces(actions)
+    c = _Coded(traces)
+    st = SortedTraces(c, window_ns=60 * 10**9)
+    chance = np.zeros(c.n_groups)
+    labels, table = discover_groups(c, st, chance, np.zeros(c.n_accounts, bool), runs=1)
+    assert (labels == -1).all() and list(table.columns) == DISCOVERY_COLUMNS and table.empty
+    # every account skipped: nothing to discover
+    labels, table = discover_groups(c, st, chance, np.ones(c.n_accounts, bool), runs=3)
+    assert (labels == -1).all()
+    # nothing to expand
+    assert (_expand(c, st, labels, np.zeros(0, np.int64), (np.empty(0, np.int64),) * 2,
+                    np.zeros(c.n_accounts, bool), 2) == labels).all()
+
+
+def test_detect_rejects_one_discovery_run():
+    actions, _ = simulate_scenarios("lockstep", n_accounts=300, seed=1)
+    with pytest.raises(cib.ParameterError, match="discovery_runs"):
+        cib.detect(actions, discovery_runs=1)
+
+
+def test_cli_discovery_options(tmp_path, rotating):
+    actions, _ = rotating
+    src = tmp_path / "in.parquet"
+    actions.to_parquet(src)
+    runner = CliRunner()
+    out = tmp_path / "out"
+    res = runner.invoke(main, ["-q", "detect", str(src), "-o", str(out), "--no-discover",
+                               "--per-post", "--n-null", "20"])
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"]["discover"] is False
+    assert manifest["parameters"]["per_author"] is False
+    assert not (out / "groups.csv").exists() or pd.read_csv(out / "groups.csv").empty
+    clusters = pd.read_csv(out / "clusters.csv")
+    assert "found_by" in clusters.columns and not (clusters["found_by"] == "group").any()
+    res = runner.invoke(main, ["-q", "detect", str(src), "-o", str(tmp_path / "o2"),
+                               "--discovery-runs", "1"])
+    assert res.exit_code == 2
+    assert "discovery-runs" in res.output
