@@ -221,7 +221,7 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                 seed, n_null, alpha, quiet, edge_fdr=0.01, fdr_runs=20, review=None,
                 pseudonymize=None, text_match="near", text_threshold=0.8, max_partners=None,
                 memory_budget=None, timing=True, timing_bin="60s", timing_min_common=3,
-                per_author=True, discover=True, discovery_runs=10, discovery_window="10m"):
+                per_author=True, discover=True, discovery_runs=10, discovery_window=None):
     from .coaction._engine import parse_memory_budget
     from .export import check_output_dir
     from .io import read_actions
@@ -321,9 +321,9 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                    "networks), calibrated on null runs.")
 @click.option("--discovery-runs", default=10, show_default=True, type=click.IntRange(min=2),
               help="Null runs that calibrate group discovery.")
-@click.option("--discovery-window", default="10m", show_default=True,
-              help="Group discovery runs again at this longer window for groups acting within "
-                   "minutes (slow coordination); 0 skips it.")
+@click.option("--discovery-window", default=None, metavar="DURATION",
+              help="Run group discovery again at this longer window (e.g. 10m) for groups "
+                   "acting within minutes, not seconds (slow coordination). Off by default.")
 @click.option("--max-partners", default=None, type=click.IntRange(min=1), metavar="L",
               help="Pair each share only with the next L shares of the same object in the "
                    "window (off: exact). Bounds the work on viral objects; the pairs left out "

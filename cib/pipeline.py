@@ -352,7 +352,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
            timing: bool = True, timing_bin: float | str = 60, timing_min_common: int = 3,
            max_partners: int | None = None, memory_budget: str | int | None = None,
            per_author: bool = True, discover: bool = True, discovery_runs: int = 10,
-           discovery_window: float | str | None = "10m",
+           discovery_window: float | str | None = None,
            rejects: pd.DataFrame | None = None, input_stats: dict | None = None) -> Detection:
     """Find groups of accounts that act in concert.
 
@@ -431,12 +431,12 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         their co-acting member pairs rows of ``edges`` with ``group_edge`` true.
     discovery_runs : int, default 10
         Null runs of group discovery (at least 2; 0 turns it off like ``discover=False``).
-    discovery_window : float or str, optional, default "10m"
-        Group discovery runs a second time at this longer window, on the accounts still
-        unexplained, for groups that act within minutes rather than seconds (slow
-        coordination); its groups are tested against the null at that window and their
-        co-actions (evidence, ``coactions.csv``) are those within it. ``None``, or a value not
-        above ``window``, skips it.
+    discovery_window : float or str, optional
+        Off by default. Group discovery runs a second time at this longer window (e.g.
+        ``"10m"``), on the accounts still unexplained, for groups that act within minutes
+        rather than seconds (slow coordination); its groups are tested against the null at that
+        window and their co-actions (evidence, ``coactions.csv``) are those within it. A value
+        not above ``window`` skips it.
     rejects, input_stats : optional
         What :func:`cib.read_actions` returned, carried into the outputs and the manifest.
 

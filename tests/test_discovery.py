@@ -176,3 +176,23 @@ def test_cli_discovery_options(tmp_path, rotating):
                                "--discovery-runs", "1"])
     assert res.exit_code == 2
     assert "discovery-runs" in res.output
+
+
+def test_longer_discovery_window_runs_its_own_pass():
+    """--discovery-window: a second pass at 10 minutes over the accounts still unexplained;
+    its groups (if any) hold only planted accounts and carry their long-window evidence."""
+    actions, truth = simulate_scenarios("slow", n_accounts=1500, seed=7)
+    planted = set(truth.loc[truth["scenario"] == "slow", "account_id"])
+    det = cib.detect(actions, n_null=50, discovery_runs=5, discovery_window="10m")
+    assert det.manifest["parameters"]["discovery_window_s"] == 600.0
+    g = det.groups
+    assert (g["window_s"] == 600.0).any()
+    long_ids = set(g.loc[g["significant"] & (g["window_s"] == 600.0), "cluster_id"])
+    members = set(det.members.loc[det.members["cluster_id"].isin(long_ids), "account_id"])
+    assert members <= planted
+    if long_ids:
+        ev = det.cluster_coactions
+        assert ev.loc[ev["cluster_id"].isin(long_ids), "delay_s"].max() > 60
+    off = cib.detect(actions, n_null=50, discovery_runs=5)
+    assert off.manifest["parameters"]["discovery_window_s"] is None
+    assert set(off.groups["window_s"]) <= {60.0}
