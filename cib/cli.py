@@ -6,6 +6,7 @@ Every error a user can cause becomes a one-line message on stderr and exit statu
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -221,7 +222,10 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                 seed, n_null, alpha, quiet, edge_fdr=0.01, fdr_runs=20, review=None,
                 pseudonymize=None, text_match="near", text_threshold=0.8, max_partners=None,
                 memory_budget=None, timing=True, timing_bin="60s", timing_min_common=3,
-                per_author=True, discover=True, discovery_runs=10, discovery_window=None):
+                per_author=True, discover=True, discovery_runs=10, discovery_window=None,
+                discovery_max_pairs=1_000_000,
+                engine="pandas",
+                scheduler=None, memory_limit=None, partitions=None, partition_size=None):
     from .coaction._engine import parse_memory_budget
     from .export import check_output_dir
     from .io import read_actions
@@ -236,8 +240,20 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 
         verdicts = read_review(review)  # fail on a bad review file before the long run
     t0 = time.perf_counter()
-    actions, rejects, stats = read_actions(list(inputs), format=fmt, mapping=mapping,
-                                           on_error=on_error, progress=False if quiet else None)
+    stack = contextlib.ExitStack()  # the dask cluster, closed once detection is done
+    run = detect
+    if engine == "dask":
+        from .distributed import detect_dask, local_client, read_partitioned
+
+        client = stack.enter_context(local_client(scheduler, memory_limit))
+        parts, rejects, stats = read_partitioned(list(inputs), format=fmt, mapping=mapping,
+                                                 on_error=on_error, client=client)
+        actions = parts.compact()
+        run = functools.partial(_dask_run, detect_dask, parts, client=client,
+                                partitions=partitions, partition_size=partition_size)
+    else:
+        actions, rejects, stats = read_actions(list(inputs), format=fmt, mapping=mapping,
+                                               on_error=on_error, progress=False if quiet else None)
     stats["read_seconds"] = time.perf_counter() - t0
     stats["warnings"] = [*stats.get("warnings", []), *_input_warnings(actions, stats)]
     if not quiet:
@@ -247,14 +263,20 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
         for w in [*stats.get("warnings", []), resolution_warning(stats, parse_duration(window))]:
             if w:
                 _warn(w)
-    det = detect(actions, window=window, kinds=kinds, min_weight=min_weight, method=method,
+    det = run(actions, window=window, kinds=kinds, min_weight=min_weight, method=method,
                  resolution=resolution, seed=seed, n_null=n_null, alpha=alpha, edge_fdr=edge_fdr,
                  fdr_runs=fdr_runs, text_match=text_match, text_threshold=text_threshold,
                  max_partners=max_partners, memory_budget=memory_budget, timing=timing,
                  timing_bin=timing_bin, timing_min_common=timing_min_common,
                  rejects=rejects, input_stats=stats,
                  per_author=per_author, discover=discover, discovery_runs=discovery_runs,
-                 discovery_window=discovery_window)
+                 discovery_window=discovery_window,
+                 discovery_max_pairs=discovery_max_pairs)
+    stack.close()
+    if not quiet:
+        for w in det.manifest.get("warnings", []):
+            if w.startswith("group discovery skipped"):
+                _warn(w)
     det.manifest["timings_s"]["read"] = round(stats.get("read_seconds", 0.0), 4)
     det.manifest["command"] = "cib detect"
     table = shown = None
@@ -293,6 +315,11 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
     return det
 
 
+def _dask_run(detect_dask, parts, actions, **kwargs):
+    """``detect`` on the dask engine: the partitions on the workers instead of ``actions``."""
+    return detect_dask(parts, **kwargs)
+
+
 @main.command(context_settings=CONTEXT)
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False),
@@ -324,6 +351,10 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 @click.option("--discovery-window", default=None, metavar="DURATION",
               help="Run group discovery again at this longer window (e.g. 10m) for groups "
                    "acting within minutes, not seconds (slow coordination). Off by default.")
+@click.option("--discovery-max-pairs", default=1_000_000, show_default=True,
+              type=click.IntRange(min=1),
+              help="Skip group discovery (with a warning) when its lenient graph would have "
+                   "more candidate pairs than this (dense inputs).")
 @click.option("--max-partners", default=None, type=click.IntRange(min=1), metavar="L",
               help="Pair each share only with the next L shares of the same object in the "
                    "window (off: exact). Bounds the work on viral objects; the pairs left out "
@@ -331,6 +362,22 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 @click.option("--memory-budget", default=None, metavar="SIZE",
               help="Bound on the co-actions materialised as evidence, e.g. 4G, 512M "
                    "[default: 4G]. Aggregation never materialises co-actions.")
+@click.option("--engine", default="pandas", show_default=True,
+              type=click.Choice(["pandas", "dask"]),
+              help="dask: read, build traces and join partitioned on a Dask cluster (needs "
+                   "cib[dask]); the same outputs.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="--engine dask: a running Dask scheduler (tcp://host:8786) [default: a local "
+                   "cluster, one worker per core].")
+@click.option("--memory-limit", default=None, metavar="SIZE",
+              help="--engine dask, local cluster: memory per worker (e.g. 6G); workers spill "
+                   "to disk beyond 60% of it [default: the machine's memory / workers].")
+@click.option("--partitions", default=None, type=click.IntRange(min=1), metavar="N",
+              help="--engine dask: partitions of the (kind, object) join [default: one per "
+                   "--partition-size traces].")
+@click.option("--partition-size", default=None, type=click.IntRange(min=1), metavar="TRACES",
+              help="--engine dask: traces per partition when --partitions is not given "
+                   "[default: 2000000].")
 @click.option("--compat", default=None, type=click.Choice(["coortweet", "cnt"]),
               help="Reproduce a peer tool's answer instead of cib's (see README).")
 @click.option("--min-participation", default=2, show_default=True, type=int,
@@ -356,9 +403,10 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
 def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
            seed, n_null, alpha, edge_fdr, fdr_runs, text_match, text_threshold, timing,
            timing_bin, timing_min_common, per_author, discover, discovery_runs,
-           discovery_window, max_partners,
+           discovery_window, discovery_max_pairs, max_partners,
            memory_budget, compat, min_participation, edge_weight, networks, min_edge_weight,
-           keep_empty_urls, review, pseudonymize):
+           keep_empty_urls, review, pseudonymize, engine, scheduler, memory_limit, partitions,
+           partition_size):
     """Find coordinated groups in INPUT files (CSV, TSV, Parquet, JSON lines; globs allowed).
 
     Writes clusters, members, edges and evidence (CSV and Parquet), graph.gexf, graph.graphml,
@@ -368,6 +416,25 @@ def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
     quiet = ctx.obj.get("quiet", False)
     if compat and (review or pseudonymize is not None):
         raise click.UsageError("--review and --pseudonymize do not apply to --compat runs")
+    dask_only = [n for n, v in (("--scheduler", scheduler), ("--memory-limit", memory_limit),
+                                ("--partitions", partitions),
+                                ("--partition-size", partition_size)) if v is not None]
+    if dask_only and (engine != "dask" or compat):
+        raise click.UsageError(f"{', '.join(dask_only)} apply only to --engine dask "
+                               "(without --compat)")
+    if engine == "dask" and compat:
+        raise click.UsageError("--compat runs on one machine; leave out --engine dask")
+    if scheduler and memory_limit:
+        raise click.UsageError("--memory-limit sizes the local cluster's workers; with "
+                               "--scheduler, set it when starting the workers")
+    if engine == "dask":
+        from .distributed import require_dask
+
+        require_dask("cib detect")
+        if memory_limit is not None:
+            from .coaction._engine import parse_memory_budget
+
+            parse_memory_budget(memory_limit, "cib detect --memory-limit")
     if compat == "cnt":
         _run_cnt(inputs, out, fmt, mapping, on_error, window, networks, min_edge_weight,
                  keep_empty_urls, quiet)
@@ -382,7 +449,9 @@ def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                 max_partners=max_partners, memory_budget=memory_budget, timing=timing,
                 timing_bin=timing_bin, timing_min_common=timing_min_common,
                 per_author=per_author, discover=discover, discovery_runs=discovery_runs,
-                discovery_window=discovery_window)
+                discovery_window=discovery_window, discovery_max_pairs=discovery_max_pairs,
+                engine=engine, scheduler=scheduler, memory_limit=memory_limit,
+                partitions=partitions, partition_size=partition_size)
 
 
 def _run_cnt(inputs, out, fmt, mapping, on_error, window, networks, min_edge_weight,
@@ -495,13 +564,43 @@ def demo(ctx, out, data_dir, seed):
 @click.option("--days", default=None, type=float,
               help="Time span.  [default: 7; 3 with --scenario]")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--actions", "n_actions", default=None, type=click.IntRange(min=1), metavar="N",
+              help="Write about N actions in chunks of --chunk-actions, each an independent "
+                   "simulation with --groups planted groups (bounded memory, any size): "
+                   "OUT/actions/part-*.{csv,parquet} and OUT/truth.csv.")
+@click.option("--chunk-actions", default=1_000_000, show_default=True,
+              type=click.IntRange(min=100), help="With --actions: actions per chunk (file).")
+@click.option("--format", "fmt", default="csv", show_default=True,
+              type=click.Choice(["csv", "parquet"]),
+              help="File format; parquet writes the chunked data set (as --actions does).")
 @click.pass_context
 @handle_errors
-def simulate(ctx, out, scenario, accounts, groups, days, seed):
+def simulate(ctx, out, scenario, accounts, groups, days, seed, n_actions, chunk_actions, fmt):
     """Write a simulated data set with planted coordinated groups (actions.csv, truth.csv)."""
     from .datasets import write_simulation
     from .errors import ParameterError
 
+    if n_actions is not None or fmt == "parquet":
+        if scenario is not None or accounts is not None:
+            raise click.UsageError("--actions and --format parquet write chunked simulations; "
+                                   "leave out --scenario and --accounts")
+        from .chunked import ACTIONS_PER_ACCOUNT, write_chunked_simulation
+
+        n = n_actions if n_actions is not None else int(1000 * ACTIONS_PER_ACCOUNT)
+        quiet = ctx.obj.get("quiet", False)
+
+        def note(c, total):
+            if not quiet and sys.stderr.isatty():
+                click.echo(f"\rchunk {c + 1}: {total:,} actions", err=True, nl=False)
+
+        folder, truth_path, total, n_acc = write_chunked_simulation(
+            out, n, format=fmt, chunk_actions=chunk_actions,
+            groups_per_chunk=5 if groups is None else groups,
+            days=7.0 if days is None else days, seed=seed, progress=note)
+        if not quiet:
+            click.echo(f"Wrote {total} actions by {n_acc} accounts to {folder}/ and "
+                       f"{truth_path}")
+        return
     if scenario is None:
         from .datasets import simulate as _simulate
 

@@ -68,8 +68,17 @@ def _pair_events(c: _Coded, st: SortedTraces, u: np.ndarray, v: np.ndarray,
     return pd.Series(en, index=eu * n + ev).reindex(u * n + v).fillna(0).to_numpy(np.int64)
 
 
+class _TooMany(Exception):
+    """The lenient graph of the observed data is larger than the caller allows."""
+
+
+#: Default bound on the lenient graph's candidate pairs (see :func:`discover_groups`).
+MAX_LENIENT_PAIRS = 1_000_000
+
+
 def _lenient(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip: np.ndarray,
-             lenient_p: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             lenient_p: float, max_pairs: int | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The lenient graph on the times of ``st``: pairs (u, v) and their ``-log p``. Without
     ``chance``, the chances come from the co-actions on these times (no pair left out)."""
     if chance is None:
@@ -88,6 +97,8 @@ def _lenient(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip: np.nd
     more = keep & ~one
     if more.any():
         keep[more] = _poisson_log_tail(weight[more], lam[more]) <= np.log(lenient_p)
+    if max_pairs is not None and int(keep.sum()) > max_pairs:
+        raise _TooMany(int(keep.sum()))
     u, v, w = u[keep], v[keep], e["weight"][keep].astype(np.int64)
     if u.size == 0:
         return u, v, np.empty(0)
@@ -186,7 +197,8 @@ def _group_stats(c: _Coded, st: SortedTraces, lab: np.ndarray, k: int,
 
 
 def _run(c: _Coded, st: SortedTraces, skip: np.ndarray, lenient_p: float, seed: int,
-         resolution: float, min_size: int, min_bursts: int, rounds: int = 4) -> tuple:
+         resolution: float, min_size: int, min_bursts: int, rounds: int = 4,
+         max_pairs: int | None = None) -> tuple:
     """One pass of discovery on the times of ``st``: labels, then per community T, E and log p,
     then per account the bursts of its community it took part in, and the bursts.
 
@@ -196,7 +208,7 @@ def _run(c: _Coded, st: SortedTraces, skip: np.ndarray, lenient_p: float, seed: 
     same way, so the calibration sees the same procedure."""
     per_group = st.trace_partners()[0]
     chance = c.chance(per_group, np.zeros(c.n_groups))
-    lab = _communities(c.n_accounts, *_lenient(c, st, chance, skip, lenient_p), seed,
+    lab = _communities(c.n_accounts, *_lenient(c, st, chance, skip, lenient_p, max_pairs), seed,
                        resolution, min_size)
     k = int(lab.max()) + 1 if lab.size else 0
     for _ in range(rounds):
@@ -214,8 +226,9 @@ def _run(c: _Coded, st: SortedTraces, skip: np.ndarray, lenient_p: float, seed: 
 
 def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray, skip: np.ndarray, *,
                     runs: int = 10, seed: int = 0, fdr: float = 0.05, lenient_p: float = 0.1,
-                    min_size: int = 3, min_bursts: int = 2,
-                    resolution: float = 1.0) -> tuple[np.ndarray, pd.DataFrame]:
+                    min_size: int = 3, min_bursts: int = 2, resolution: float = 1.0,
+                    max_pairs: int | None = MAX_LENIENT_PAIRS
+                    ) -> tuple[np.ndarray, pd.DataFrame]:
     """Find groups of accounts whose co-actions together exceed chance (module docstring).
 
     Parameters
@@ -236,6 +249,9 @@ def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray, skip: np.nd
         Report communities with ``q_value <= fdr``.
     lenient_p : float, default 0.1
         Pairs with a p-value at most this enter the lenient graph.
+    max_pairs : int or None, default :data:`MAX_LENIENT_PAIRS`
+        When the observed lenient graph would have more candidate pairs than this, nothing is
+        discovered and ``table.attrs["skipped"]`` says why (None: no bound).
     min_size : int, default 3
     resolution : float, default 1.0
         Modularity resolution of the lenient graph's communities.
@@ -258,8 +274,16 @@ def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray, skip: np.nd
     if n == 0 or runs < 2:
         return none, empty
     skip = np.asarray(skip, dtype=bool)
-    lab, t_obs, e_obs, lp_obs, bursts, burst_keys = _run(c, st, skip, lenient_p, seed,
-                                                         resolution, min_size, min_bursts)
+    try:
+        lab, t_obs, e_obs, lp_obs, bursts, burst_keys = _run(c, st, skip, lenient_p, seed,
+                                                             resolution, min_size, min_bursts,
+                                                             max_pairs=max_pairs)
+    except _TooMany as exc:
+        empty.attrs["skipped"] = (
+            f"group discovery skipped: its lenient graph would have {exc.args[0]:,} candidate "
+            f"pairs (more than {max_pairs:,}); dense inputs make it slow. Pass a larger "
+            "discovery_max_pairs (--discovery-max-pairs) to run it anyway.")
+        return none, empty
     k = t_obs.size
     if k == 0 or not (lab >= 0).any():
         return none, empty

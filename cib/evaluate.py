@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import adjusted_rand_score
 
 from .errors import InputError
 
@@ -133,6 +132,8 @@ def evaluate(members: pd.DataFrame, clusters: pd.DataFrame, truth: pd.DataFrame)
     p_pred = codes[planted].copy()
     lonely = p_pred == -1
     p_pred[lonely] = -2 - np.arange(int(lonely.sum()))
+    from sklearn.metrics import adjusted_rand_score  # heavy: imported on first use
+
     ari = float(adjusted_rand_score(group[planted], p_pred))
     ari_all = float(adjusted_rand_score(group, codes))
 

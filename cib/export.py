@@ -29,13 +29,15 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
 
 from .errors import OutputError, ParameterError
 
@@ -457,10 +459,45 @@ def _write_parquet(path: Path, df: pd.DataFrame) -> None:
         _sync(fh)
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
+def _write_bytes(path: Path, data: bytes | memoryview) -> None:
     with open(path, "xb") as fh:
         fh.write(data)
         _sync(fh)
+
+
+def _as_buffer(content: Any) -> memoryview | bytes:
+    """The bytes of an extra file: ``str`` as UTF-8, bytes-like objects (bytes, a uint8 array,
+    a memoryview) as they are, without a copy."""
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    try:
+        return memoryview(content).cast("B")
+    except TypeError:
+        return bytes(content)
+
+
+def _write_files(contents: Mapping[Path, Any]) -> dict[Path, str]:
+    """Write each file of ``contents`` (path to str or bytes-like, see :func:`_as_buffer`) and
+    fsync it, and return their SHA-256 digests, computed from the bytes in memory: the files
+    are written side by side, each hashed while it is written (the writes and the hashing run
+    without the GIL), which gives the same files and digests as writing them one after the
+    other and reading them back."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bufs = {path: _as_buffer(c) for path, c in contents.items()}
+    if not bufs:
+        return {}
+    if sum(len(b) for b in bufs.values()) < 1 << 20:  # small: not worth the threads
+        for path, buf in bufs.items():
+            _write_bytes(path, buf)
+        return {path: hashlib.sha256(buf).hexdigest() for path, buf in bufs.items()}
+    with ThreadPoolExecutor(max(2, min(2 * len(bufs), 4))) as pool:
+        writes = [pool.submit(_write_bytes, path, buf) for path, buf in bufs.items()]
+        hashes = {path: pool.submit(lambda b: hashlib.sha256(b).hexdigest(), buf)
+                  for path, buf in bufs.items()}
+        for w in writes:
+            w.result()
+        return {path: h.result() for path, h in hashes.items()}
 
 
 def _write_json_file(path: Path, obj: Any) -> None:
@@ -481,8 +518,16 @@ def _gexf_date(manifest: Mapping[str, Any]) -> str | None:
     return ts.strftime("%Y-%m-%d")
 
 
+def _is_nx_graph(graph: Any) -> bool:
+    import networkx as nx
+
+    return isinstance(graph, nx.Graph)
+
+
 def _write_gexf(path: Path, graph: nx.Graph, date: str | None) -> None:
     buf = io.BytesIO()
+    import networkx as nx  # imported when a graph file is written (it takes a while)
+
     nx.write_gexf(graph, buf, version="1.3")  # GEXF 1.3 (Gephi 0.10)
     replacement = b"" if date is None else b' lastmodifieddate="' + date.encode("ascii") + b'"'
     data = _GEXF_DATE.sub(lambda _: replacement, buf.getvalue(), count=1)
@@ -490,6 +535,8 @@ def _write_gexf(path: Path, graph: nx.Graph, date: str | None) -> None:
 
 
 def _write_graphml(path: Path, graph: nx.Graph) -> None:
+    import networkx as nx
+
     buf = io.BytesIO()
     nx.write_graphml(graph, buf)
     _write_bytes(path, buf.getvalue())
@@ -744,7 +791,8 @@ def write_outputs(out_dir: str | os.PathLike[str], tables: Mapping[str, pd.DataF
     formats : iterable of str, default ("csv", "parquet")
         The table formats to write.
     files : mapping of str to bytes or str, optional
-        Extra files to write as they are (``str`` as UTF-8), e.g. ``{"report.html": html}``.
+        Extra files to write as they are (``str`` as UTF-8; any bytes-like object, such as a
+        uint8 array, without a copy), e.g. ``{"report.html": html}``.
 
     Returns
     -------
@@ -772,7 +820,7 @@ def write_outputs(out_dir: str | os.PathLike[str], tables: Mapping[str, pd.DataF
             raise ValueError(f"an extra file name must be a plain file name, got {name!r}")
     if not isinstance(manifest, Mapping):
         raise TypeError(f"manifest must be a mapping, got {type(manifest).__name__}")
-    if graph is not None and not isinstance(graph, nx.Graph):
+    if graph is not None and not _is_nx_graph(graph):
         raise TypeError(f"graph must be a networkx graph or None, got {type(graph).__name__}")
 
     shown = os.fspath(out_dir)
@@ -810,12 +858,10 @@ def write_outputs(out_dir: str | os.PathLike[str], tables: Mapping[str, pd.DataF
         if clean_graph is not None:
             _write_gexf(target(GEXF_NAME), clean_graph, gexf_date)
             _write_graphml(target(GRAPHML_NAME), clean_graph)
-        for name in sorted(files):
-            content = files[name]
-            _write_bytes(target(name),
-                         content.encode("utf-8") if isinstance(content, str) else bytes(content))
+        digests = _write_files({target(name): files[name] for name in sorted(files)})
         manifest_data["outputs"] = {
-            name: {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
+            name: {"bytes": path.stat().st_size,
+                   "sha256": digests[path] if path in digests else file_sha256(path)}
             for name, path in sorted(written.items())
         }
         _write_json_file(tmp / MANIFEST_NAME, manifest_data)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .coaction._engine import CodedTraces, SortedTraces
-from .coaction._kernel import _jit, aggregate_edges, sort_order
+from .coaction._kernel import HAVE_NUMBA, _jit, aggregate_edges, sort_order
 from .params import check_number, parse_duration
 
 
@@ -136,15 +136,69 @@ class _InternalWeight:
         self.n_clusters = n_clusters
         self.window = int(window_ns)
 
-    def __call__(self, time: np.ndarray) -> np.ndarray:
+    def __call__(self, time: np.ndarray, fast: bool = True) -> np.ndarray:
         if self.key.size == 0:
             return np.zeros(self.n_clusters, dtype=np.int64)
         order = sort_order(self.key, time)
+        if HAVE_NUMBA and fast:
+            # the same sums, without the engine's edge table: per (object, cluster) segment,
+            # its distinct co-acting account pairs (a few thousand traces, one thread)
+            a = np.ascontiguousarray(self.account[order])
+            return _nb_internal_weight(np.ascontiguousarray(self.key[order]),
+                                       np.ascontiguousarray(np.asarray(time, np.int64)[order]),
+                                       a, self.cluster_of, self.window, self.n_clusters,
+                                       int(a.max()) + 1)
         e = aggregate_edges(self.key[order], np.asarray(time, np.int64)[order],
                             self.account[order], self.window, None)
         u = e["u"].astype(np.int64)
         return np.bincount(self.cluster_of[u], weights=e["weight"],
                            minlength=self.n_clusters)[:self.n_clusters].astype(np.int64)
+
+
+@_jit
+def _nb_segment_pairs(t, a, lo, hi, window, width, buf):  # pragma: no cover - compiled
+    """The co-acting account pairs (``min * width + max``) of the sorted segment ``[lo, hi)``,
+    written to ``buf`` while they fit; returns how many (with repeats)."""
+    m = 0
+    for p in range(lo, hi):
+        q = p + 1
+        while q < hi and t[q] - t[p] <= window:
+            if a[q] != a[p]:
+                if m < buf.shape[0]:
+                    x, y = a[p], a[q]
+                    buf[m] = x * width + y if x < y else y * width + x
+                m += 1
+            q += 1
+    return m
+
+
+@_jit
+def _nb_internal_weight(key, t, a, cluster_of, window, n_clusters, width):  # pragma: no cover
+    """Per cluster, the sum over its (object, cluster) segments ``key`` (sorted by key, then
+    time) of the distinct account pairs that co-act in the segment: the sum of the weights
+    :func:`aggregate_edges` gives the pairs of each cluster."""
+    n = key.shape[0]
+    out = np.zeros(n_clusters, np.int64)
+    buf = np.empty(1024, np.int64)
+    lo = 0
+    while lo < n:
+        hi = lo + 1
+        while hi < n and key[hi] == key[lo]:
+            hi += 1
+        m = _nb_segment_pairs(t, a, lo, hi, window, width, buf)
+        if m > buf.shape[0]:
+            buf = np.empty(2 * m, np.int64)
+            _nb_segment_pairs(t, a, lo, hi, window, width, buf)
+        if m > 0:
+            seg = buf[:m]
+            seg.sort()
+            c = 1
+            for k in range(1, m):
+                if seg[k] != seg[k - 1]:
+                    c += 1
+            out[cluster_of[a[lo]]] += c
+        lo = hi
+    return out
 
 
 def internal_weight(group: np.ndarray, cluster: np.ndarray, account: np.ndarray,
@@ -258,24 +312,48 @@ class _Coded(CodedTraces):
             c = np.where(pooled_possible > 0, pooled_pairs / np.maximum(pooled_possible, 1), 0.0)
         return np.clip(c[self.bin_code], 0.0, 1.0)
 
-    def pvalues(self, u: np.ndarray, v: np.ndarray, weight: np.ndarray, chance: np.ndarray):
-        """(n_common, expected, log p-value) of account pairs given per-object chances."""
+    def _shared_incidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(indptr, indices, data)`` of the incidence without the objects only one account
+        acted on (no pair shares them; about half the entries), computed once."""
+        if getattr(self, "_shared", None) is None:
+            inc = self.incidence
+            keep = np.bincount(inc.indices, minlength=self.n_groups)[inc.indices] >= 2
+            rows = np.repeat(np.arange(inc.shape[0]), np.diff(inc.indptr))[keep]
+            indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=inc.shape[0]))))
+            self._shared = (indptr.astype(np.int64), inc.indices[keep].astype(np.int64),
+                            inc.data[keep].astype(np.float64))
+        return self._shared
+
+    def pvalues(self, u: np.ndarray, v: np.ndarray, weight: np.ndarray, chance: np.ndarray,
+                fast: bool = True):
+        """(n_common, expected, log p-value) of account pairs given per-object chances
+        (``fast``: the numba kernels of :mod:`cib._edgetest` when available, else scipy's
+        sparse product; the results are identical)."""
         from scipy.stats import poisson
 
         if u.size == 0:
             e = np.empty(0)
             return e.astype(np.int64), e, e
         log_miss = np.log1p(-np.minimum(chance, 1 - 1e-12))
-        common = self.incidence[u].multiply(self.incidence[v]).tocsr()
-        n_common = np.diff(common.indptr)
-        common.data = -np.expm1(common.data * log_miss[common.indices])
-        expected = np.asarray(common.sum(axis=1)).ravel()
+        if HAVE_NUMBA and fast:
+            # the sparse product below, without scipy's row copies (same floats)
+            from ._edgetest import common_objects, row_sums
+
+            ptr, cols, prod = common_objects(*self._shared_incidence(), u, v)
+            n_common = np.diff(ptr)
+            expected = row_sums(-np.expm1(prod * log_miss[cols]), ptr)
+        else:
+            common = self.incidence[u].multiply(self.incidence[v]).tocsr()
+            n_common = np.diff(common.indptr)
+            common.data = -np.expm1(common.data * log_miss[common.indices])
+            expected = np.asarray(common.sum(axis=1)).ravel()
         # the log tail: a pair far beyond its expectation must not tie at p = 0 with others
         logp = _poisson_log_tail(weight.astype(np.float64), np.maximum(expected, 1e-12))
         return n_common.astype(np.int64), expected, logp
 
     def test(self, st: SortedTraces, tu: np.ndarray, tv: np.ndarray, weight: np.ndarray | None,
-             per_group: np.ndarray | None = None, selected: tuple | None = None) -> dict:
+             per_group: np.ndarray | None = None, selected: tuple | None = None,
+             fast: bool = True) -> dict:
         """Test the account pairs ``(tu, tv)`` (codes, ``tu < tv``) on the traces in the order
         ``st``: the chance of every object with their own co-actions left out, the distinct
         events behind each pair, and the p-values of ``min(weight, events)``."""
@@ -298,9 +376,35 @@ class _Coded(CodedTraces):
         events = pd.Series(en, index=eu * n_acc + ev).reindex(tu * n_acc + tv).fillna(0) \
             .to_numpy(dtype=np.int64)
         observed = events if weight is None else np.minimum(np.asarray(weight, np.int64), events)
-        n_common, expected, logp = self.pvalues(tu, tv, observed, chance)
+        n_common, expected, logp = self.pvalues(tu, tv, observed, chance, fast=fast)
         return {"events": events, "n_common": n_common, "expected": expected,
                 "p_value": np.exp(logp), "log_p": logp, "chance": chance}
+
+    def null_logp(self, null: TimeSwapNull, time: np.ndarray, window_ns: int, cap: int,
+                  min_weight: float) -> np.ndarray:
+        """The log p-values of one null run's edges, float for float what the reference path
+        gives (``SortedTraces(self, time, ...)``, its ``edges(min_weight)``, then :meth:`test`
+        of those edges; see ``_null_fdr(..., fast=False)``), in the edges' order. One
+        account-major numba pass (:func:`cib._edgetest.null_edges`) finds the edges, their
+        events and the chance's counts without materialising, sorting or hashing any
+        co-action. Needs numba."""
+        from ._edgetest import group_time_order, null_edges
+        from .coaction._kernel import _min_weight, _nb_by_account, _nb_records
+
+        if self.group.size == 0:
+            return np.empty(0)
+        order, gstart, _ = null._plan(None)
+        srt = group_time_order(order, gstart, time)
+        a = np.ascontiguousarray(self.account[srt])
+        start, byacc = _nb_by_account(a, self.n_accounts)
+        rec = _nb_records(np.ascontiguousarray(self.group[srt]),
+                          np.ascontiguousarray(np.asarray(time, np.int64)[srt]), a)
+        e = null_edges(rec, self.action[srt], self.group_author, window_ns, cap, start, byacc,
+                       _min_weight(min_weight), self.n_groups, int(self.action.max()) + 1)
+        if e["u"].size == 0:
+            return np.empty(0)
+        chance = self.chance(e["pairs"].astype(np.float64), e["removed"].astype(np.float64))
+        return self.pvalues(e["u"], e["v"], np.minimum(e["weight"], e["events"]), chance)[2]
 
 
 def pair_chance(traces: pd.DataFrame, window: float | str = 60,
@@ -422,22 +526,27 @@ def _significance(c: _Coded, st: SortedTraces, edges: pd.DataFrame, tu: np.ndarr
 
 
 def _null_fdr(c: _Coded, st: SortedTraces, logp_observed: np.ndarray, min_weight: float,
-              runs: int, seed: int) -> np.ndarray:
+              runs: int, seed: int, fast: bool = True) -> np.ndarray:
     """q-values of the observed log p-values, calibrated on ``runs`` null runs of the edge stage
     (see :func:`edge_significance`). Everything is compared on log p, so pairs far beyond their
-    expectation keep their order instead of tying at p = 0."""
+    expectation keep their order instead of tying at p = 0. ``fast=False`` runs the reference
+    path (:meth:`_Coded.test` per run) that :meth:`_Coded.null_logp` reproduces."""
     null = TimeSwapNull.from_coded(c)
     rng = np.random.default_rng(seed)
     null_lp: list[np.ndarray] = []
     for _ in range(runs):
-        sn = SortedTraces(c, null.sample(rng), window_ns=st.window, max_partners=st.max_partners,
+        time = null.sample(rng)
+        if fast and st.numba:
+            null_lp.append(c.null_logp(null, time, st.window, st.cap, min_weight))
+            continue
+        sn = SortedTraces(c, time, window_ns=st.window, max_partners=st.max_partners,
                           budget_pairs=st.budget, max_selected=st.max_selected,
                           use_numba=st.numba)
         e = sn.edges(min_weight)
         if e["u"].size:
             cu = e["u"].astype(np.int64)
             cv = e["v"].astype(np.int64)
-            null_lp.append(c.test(sn, cu, cv, e["weight"])["log_p"])
+            null_lp.append(c.test(sn, cu, cv, e["weight"], fast=fast)["log_p"])
     pooled = np.sort(np.concatenate(null_lp)) if null_lp else np.empty(0)
     order = np.argsort(logp_observed, kind="mergesort")
     ls = logp_observed[order]
@@ -495,6 +604,7 @@ class TimeSwapNull:
         self._bin_start = np.flatnonzero(np.concatenate(([True], b[1:] != b[:-1], [True]))) \
             .astype(np.int64) if self.n_groups else np.zeros(1, np.int64)
         self._plans: dict[int, tuple] = {}
+        self._g_sorted: dict[int, tuple] = {}
 
     def _plan(self, subset: np.ndarray | None) -> tuple:
         """The traces (all, or the subset) grouped by object, computed once per subset."""
@@ -524,8 +634,10 @@ class TimeSwapNull:
         pos = _nb_null_positions(gstart, self.size[donor].astype(np.int64), u,
                                  int(self.size.max()) if self.size.size else 0)
         out = np.empty(n, dtype=np.int64)
-        g_sorted = np.repeat(np.arange(self.n_groups), np.diff(gstart))
-        d = donor[g_sorted]
+        key = id(order)  # the plan's group of each grouped trace, computed once per plan
+        if self._g_sorted.get(key, (None,))[0] is not order:
+            self._g_sorted[key] = (order, np.repeat(np.arange(self.n_groups), np.diff(gstart)))
+        d = donor[self._g_sorted[key][1]]
         out[order] = self.t_sorted[self.start[d] + pos]
         return out
 

@@ -18,7 +18,7 @@ from .coaction._kernel import DEFAULT_BUDGET_PAIRS
 from .coaction._engine import (BYTES_PER_SELECTED_PAIR, SortedTraces, coaction_frame,
                                parse_memory_budget)
 from .communities import METHODS, find_communities
-from .discovery import _pair_events, discover_groups
+from .discovery import MAX_LENIENT_PAIRS, _pair_events, discover_groups
 from .graph import threshold_edges, to_igraph, to_networkx
 from .nullmodel import _Coded, _significance, cluster_pvalues
 from .params import check_choice, check_number, parse_duration, parse_kinds
@@ -31,6 +31,9 @@ __all__ = ["Detection", "ClusterView", "detect", "DEFAULT_MEMORY_BUDGET"]
 
 #: Most edges written to graph.gexf / graph.graphml (the strongest; edges.csv keeps all).
 MAX_GRAPH_FILE_EDGES = 200_000
+
+#: Engines of :func:`detect`.
+ENGINES = ["pandas", "dask"]
 
 #: Default bound on the co-actions ``detect`` materialises (see ``memory_budget``).
 DEFAULT_MEMORY_BUDGET = "4G"
@@ -353,7 +356,10 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
            max_partners: int | None = None, memory_budget: str | int | None = None,
            per_author: bool = True, discover: bool = True, discovery_runs: int = 10,
            discovery_window: float | str | None = None,
-           rejects: pd.DataFrame | None = None, input_stats: dict | None = None) -> Detection:
+           discovery_max_pairs: int | None = MAX_LENIENT_PAIRS,
+           rejects: pd.DataFrame | None = None, input_stats: dict | None = None,
+           engine: str = "pandas", client: Any = None, partitions: int | None = None,
+           _prepared: Any = None) -> Detection:
     """Find groups of accounts that act in concert.
 
     Runs every stage: traces, the windowed co-action join, edges, the account graph, communities,
@@ -437,8 +443,21 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         rather than seconds (slow coordination); its groups are tested against the null at that
         window and their co-actions (evidence, ``coactions.csv``) are those within it. A value
         not above ``window`` skips it.
+    discovery_max_pairs : int or None, default 1,000,000
+        Group discovery is skipped (with a warning in the manifest and the summary) when its
+        lenient graph would have more candidate pairs than this: on dense inputs (millions of
+        weakly linked pairs) it would take far longer than everything else. None: no bound.
     rejects, input_stats : optional
         What :func:`cib.read_actions` returned, carried into the outputs and the manifest.
+    engine : {"pandas", "dask"}, default "pandas"
+        ``"dask"`` reads, builds traces and runs the co-action join partitioned by (kind, object)
+        on a Dask cluster and finishes the account graph here (:func:`cib.distributed.detect_dask`;
+        needs ``cib[dask]``); the outputs are byte-identical to the default engine's.
+    client : distributed.Client, optional
+        With ``engine="dask"``: the cluster to use (default: a temporary local cluster).
+    partitions : int, optional
+        With ``engine="dask"``: partitions of the (kind, object) shuffle (default: from the
+        data's size).
 
     Returns
     -------
@@ -452,6 +471,22 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     >>> bool(det.clusters["flagged"].any())
     True
     """
+    if engine != "pandas" and _prepared is None:
+        check_choice(engine, ENGINES, "engine", "detect")
+        from .distributed import detect_dask
+
+        return detect_dask(actions, client=client, partitions=partitions, window=window,
+                           kinds=kinds, min_weight=min_weight, method=method,
+                           resolution=resolution, seed=seed, n_null=n_null, alpha=alpha,
+                           edge_fdr=edge_fdr, fdr_runs=fdr_runs, min_text_chars=min_text_chars,
+                           text_match=text_match, text_threshold=text_threshold, timing=timing,
+                           timing_bin=timing_bin, timing_min_common=timing_min_common,
+                           max_partners=max_partners, memory_budget=memory_budget,
+                           per_author=per_author, discover=discover,
+                           discovery_runs=discovery_runs,
+                           discovery_window=discovery_window,
+                           discovery_max_pairs=discovery_max_pairs, rejects=rejects,
+                           input_stats=input_stats)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
@@ -461,7 +496,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         timings[name] = round(now - t0, 4)
         t0 = now
 
-    validate_actions(actions)
+    if _prepared is None:  # the dask engine validated its partitions
+        validate_actions(actions)
     w = parse_duration(window, "window", "detect")
     kinds = parse_kinds(kinds, KINDS, DEFAULT_KINDS, caller="detect")
     check_number(min_weight, "min_weight", "detect", low=1)
@@ -488,7 +524,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     budget_pairs = max(budget_bytes // BYTES_PER_SELECTED_PAIR, 1)
 
     traces = build_traces(actions, kinds=kinds, min_text_chars=min_text_chars,
-                          text_match=text_match, text_threshold=text_threshold)
+                          text_match=text_match, text_threshold=text_threshold) \
+        if _prepared is None else _prepared.traces
     lap("traces")
     window_ns = int(round(w * 1e9))
     coded = _Coded(traces)
@@ -498,7 +535,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                       budget_pairs=min(budget_pairs, DEFAULT_BUDGET_PAIRS), max_selected=budget_pairs)
     # the candidate edges (weight >= min_weight) without materialising any co-action, and how
     # many co-actions and co-acting account pairs there are in all
-    cand = st.edges(min_weight)
+    cand = st.edges(min_weight) if _prepared is None else _prepared.candidates(coded, min_weight)
     per_group, coacting = st.trace_partners()
     n_coactions = int(round(float(per_group.sum())))
     dropped = st.dropped_pairs()
@@ -544,6 +581,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     lap("nullmodel")
     groups = None
     long_ids: set = set()
+    discovery_warnings: list[str] = []
     if discover and discovery_runs >= 2:
         removed = np.bincount(coded.group[sel[0]], minlength=coded.n_groups).astype(np.float64)
         chance = coded.chance(per_group, removed)
@@ -554,7 +592,10 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
             codes = coded.account_codes(in_flagged.index)
             skip[codes[codes >= 0]] = True
         glab, groups = discover_groups(coded, st, chance, skip, runs=discovery_runs, seed=seed,
-                                       fdr=edge_fdr, resolution=resolution)
+                                       fdr=edge_fdr, resolution=resolution,
+                                       max_pairs=discovery_max_pairs)
+        if groups.attrs.get("skipped"):
+            discovery_warnings.append(groups.attrs["skipped"])
         groups.insert(0, "window_s", w)
         n1 = int(glab.max()) + 1 if glab.size and glab.max() >= 0 else 0
         if w2 > w:
@@ -563,7 +604,10 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                                    max_selected=budget_pairs)
             glab2, groups2 = discover_groups(coded, st_long, None, skip | (glab >= 0),
                                              runs=discovery_runs, seed=seed, fdr=edge_fdr,
-                                             resolution=resolution)
+                                             resolution=resolution,
+                                             max_pairs=discovery_max_pairs)
+            if groups2.attrs.get("skipped"):
+                discovery_warnings.append(groups2.attrs["skipped"])
             groups2.insert(0, "window_s", w2)
             glab = np.where(glab2 >= 0, glab2 + n1, glab)
             groups2["group"] = np.where(groups2["group"] >= 0, groups2["group"] + n1, -1)
@@ -608,7 +652,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                              groups=found, cluster_window={c: w2 for c in long_ids})
     flagged = set(clusters.loc[clusters["flagged"], "cluster_id"].tolist())
     members = member_table(graph_edges, labels, traces, coacting, self_repeats(traces), flagged)
-    evidence = evidence_table(intra, actions)
+    evidence = evidence_table(intra, actions if _prepared is None else _prepared.texts(intra))
     edges = candidates.assign(
         cluster_u=candidates["account_u"].map(labels).fillna(-1).astype("int64"),
         cluster_v=candidates["account_v"].map(labels).fillna(-1).astype("int64"))
@@ -630,6 +674,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                        "max_partners": max_partners,
                        "memory_budget": memory_budget, "per_author": bool(per_author),
                        "discover": bool(discover), "discovery_runs": discovery_runs,
+                       "discovery_max_pairs": discovery_max_pairs,
                        "discovery_window_s": w2 if w2 > w else None},
         "engine": {"numba": bool(st.numba), "budget_pairs": int(st.budget),
                    "max_partners": max_partners, "dropped_pairs": int(dropped)},
@@ -640,7 +685,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                  "rejected": stats.get("rows_rejected", len(rejects)),
                  "duplicates_dropped": stats.get("duplicates_dropped", 0)},
         "timestamp_resolution_s": stats.get("timestamp_resolution_s"),
-        "warnings": list(stats.get("warnings", [])),
+        "warnings": list(stats.get("warnings", [])) + discovery_warnings,
         "counts": {"actions": len(actions), "accounts": int(actions["account_id"].nunique()),
                    "traces": len(traces),
                    "traces_by_kind": {k: int(v) for k, v in traces["kind"].value_counts().sort_index().items()},

@@ -196,3 +196,16 @@ def test_longer_discovery_window_runs_its_own_pass():
     off = cib.detect(actions, n_null=50, discovery_runs=5)
     assert off.manifest["parameters"]["discovery_window_s"] is None
     assert set(off.groups["window_s"]) <= {60.0}
+
+
+def test_discovery_is_skipped_with_a_warning_beyond_its_bound(rotating, tmp_path):
+    actions, _ = rotating
+    det = cib.detect(actions, n_null=20, discovery_max_pairs=1)
+    assert not (det.clusters["found_by"] == "group").any()
+    assert any(w.startswith("group discovery skipped") for w in det.manifest["warnings"])
+    src = tmp_path / "in.parquet"
+    actions.to_parquet(src)
+    res = CliRunner().invoke(main, ["detect", str(src), "-o", str(tmp_path / "o"), "--n-null",
+                                    "20", "--discovery-max-pairs", "1"])
+    assert res.exit_code == 0, res.output
+    assert "group discovery skipped" in res.output

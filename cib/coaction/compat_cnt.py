@@ -1276,7 +1276,10 @@ class _Renderer:
         self.key = key if key is not None else np.zeros(0, np.int8)
         self.perm = perm if perm is not None else np.zeros(0, np.int64)
 
-    def render(self, template: list[Any], head: bytes = b"", tail: bytes = b"") -> bytes:
+    def render(self, template: list[Any], head: bytes = b"", tail: bytes = b"",
+               raw: bool = False) -> bytes | np.ndarray:
+        """The rendered file: bytes, or (``raw``) the uint8 array it was rendered into, which
+        :func:`cib.export.write_outputs` writes without copying hundreds of megabytes."""
         literals: list[bytes] = []
         ops = []
         for piece in template:
@@ -1290,7 +1293,7 @@ class _Renderer:
         out = _nb_render(op, lit, lit_off, self.tab, self.tab_off, self.src, self.dst, self.part,
                          self.weight, self.key, self.et_base, self.perm,
                          np.frombuffer(head, dtype=np.uint8), np.frombuffer(tail, dtype=np.uint8))
-        return out.tobytes()
+        return out if raw else out.tobytes()
 
 
 class _CntEdges:
@@ -1355,7 +1358,7 @@ class _CntEdges:
 
     # the files
 
-    def files(self, with_graph: bool, manifest: dict[str, Any]) -> dict[str, bytes] | None:
+    def files(self, with_graph: bool, manifest: dict[str, Any]) -> dict[str, Any] | None:
         """``edges.csv``, ``edges.parquet`` and (``with_graph``) ``graph.gexf`` and
         ``graph.graphml`` as :func:`cib.export.write_outputs` would write :meth:`frame` and
         :meth:`graph`; None when that cannot be guaranteed here (no numba, no edges, account ids
@@ -1368,7 +1371,7 @@ class _CntEdges:
         from concurrent.futures import ThreadPoolExecutor
 
         sample = self._sample_rows()
-        out: dict[str, bytes] = {}
+        out: dict[str, Any] = {}  # bytes, or the CSV's uint8 array
         try:
             for name, make in [("edges.csv", self._csv), ("edges.parquet", self._parquet)]:
                 if make(sample) != _reference_table_file(name, self.frame_rows(sample)):
@@ -1376,7 +1379,7 @@ class _CntEdges:
             # pyarrow writes the Parquet file while numba renders the text files
             with ThreadPoolExecutor(1) as pool:
                 parquet = pool.submit(self._parquet, None)
-                out["edges.csv"] = self._csv(None)
+                out["edges.csv"] = self._csv(None, raw=True)
                 if with_graph:
                     graphs = self._graphs(sample, manifest)
                     if graphs is None:
@@ -1427,14 +1430,15 @@ class _CntEdges:
             return self.src, self.dst, self.part, self.weight
         return self.src[rows], self.dst[rows], self.part[rows], self.weight[rows]
 
-    def _csv(self, rows: np.ndarray | None) -> bytes:
+    def _csv(self, rows: np.ndarray | None, raw: bool = False) -> bytes | np.ndarray:
         from ..export import neutralize_csv_cell
 
         cells = [_csv_cell(neutralize_csv_cell(v)) for v in [*self.users, *self.nets]]
         src, dst, part, weight = self._subset(rows)
         r = _Renderer(cells, len(self.users), src, dst, part, weight)
         return r.render([(_STRF, _SRC), b",", (_STRF, _DST), b",", (_INTF, _WEIGHT), b",",
-                         (_STRF, _ET), b"\r\n"], head=b"source,target,weight,edge_type\r\n")
+                         (_STRF, _ET), b"\r\n"], head=b"source,target,weight,edge_type\r\n",
+                        raw=raw)
 
     def _parquet(self, rows: np.ndarray | None) -> bytes:
         import io

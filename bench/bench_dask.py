@@ -1,0 +1,154 @@
+"""The Dask engine against the default one: time and peak memory of the whole process tree.
+
+Each run is ``cib detect DATA -o OUT [--engine dask ...] OPTIONS`` in a subprocess; a sampler
+adds up the RSS of that process and all its children (the Dask scheduler runs in the cib
+process, the workers are children) every 0.2 s and keeps the peak. The data is a chunked
+simulation (``cib simulate --actions N --format parquet``), written first when missing.
+
+When both engines finish, their outputs are compared file by file (manifest without
+``timings_s`` / ``engine``): "identical" in the table.
+
+Usage::
+
+    .venv/bin/python bench/bench_dask.py --actions 10000000 --engines pandas,dask
+    .venv/bin/python bench/bench_dask.py --actions 100000000 --engines dask --timeout 3600 \\
+        --memory-limit 8G
+
+Options passed to every ``cib detect`` run: ``--detect-options`` (default: a lighter null
+model, ``--n-null 20 --fdr-runs 5 --no-discover --memory-budget 8G``, so that a run fits the
+time of a benchmark; both engines get the same ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import os
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+CIB = [sys.executable, "-m", "cib"]
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def run(cmd: list[str], timeout: float, log: Path) -> dict:
+    t0 = time.perf_counter()
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        ps = psutil.Process(proc.pid)
+        peak = [0]
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                try:
+                    peak[0] = max(peak[0], tree_rss(ps))
+                except psutil.Error:
+                    pass
+                done.wait(0.2)
+
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
+        try:
+            rc = proc.wait(timeout=timeout)
+            status = "ok" if rc == 0 else f"exit {rc}"
+        except subprocess.TimeoutExpired:
+            for p in [*ps.children(recursive=True), ps]:
+                try:
+                    p.kill()
+                except psutil.Error:
+                    pass
+            proc.wait()
+            status = f"stopped after {timeout:.0f} s"
+        done.set()
+        th.join()
+    return {"wall_s": time.perf_counter() - t0, "peak_gb": peak[0] / 1e9, "status": status,
+            "load1": os.getloadavg()[0]}
+
+
+def same_outputs(a: Path, b: Path) -> str:
+    names = sorted(p.name for p in a.iterdir())
+    if names != sorted(p.name for p in b.iterdir()):
+        return "different files"
+    bad = []
+    for n in names:
+        if n == "manifest.json":
+            ma, mb = (json.loads((d / n).read_text()) for d in (a, b))
+            for m in (ma, mb):
+                m.pop("timings_s", None), m.pop("engine", None)
+                m.get("outputs", {}).pop("manifest.json", None)
+            if ma != mb:
+                bad.append(n)
+        elif not filecmp.cmp(a / n, b / n, shallow=False):
+            bad.append(n)
+    return "identical" if not bad else "differ: " + ", ".join(bad)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--actions", default="10000000")
+    ap.add_argument("--engines", default="pandas,dask")
+    ap.add_argument("--data", default="/tmp/cib-bench-dask")
+    ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--memory-limit", default=None, help="per worker, for --engine dask")
+    ap.add_argument("--partition-size", default=None)
+    ap.add_argument("--detect-options",
+                    default="--n-null 20 --fdr-runs 5 --no-discover --memory-budget 8G")
+    args = ap.parse_args()
+    rows = []
+    for n in [int(x) for x in args.actions.split(",")]:
+        data = Path(args.data) / f"sim{n}"
+        if not (data / "truth.csv").exists():
+            r = run([*CIB, "simulate", "--actions", str(n), "--format", "parquet", "-o",
+                     str(data)], args.timeout, Path(args.data) / f"simulate{n}.log")
+            rows.append((n, "simulate", r, ""))
+            print(rows[-1], flush=True)
+        outs = {}
+        for engine in args.engines.split(","):
+            out = Path(args.data) / f"out{n}-{engine}"
+            cmd = [*CIB, "-q", "detect", str(data / "actions" / "*.parquet"), "-o", str(out),
+                   *shlex.split(args.detect_options)]
+            if engine == "dask":
+                cmd += ["--engine", "dask"]
+                if args.memory_limit:
+                    cmd += ["--memory-limit", args.memory_limit]
+                if args.partition_size:
+                    cmd += ["--partition-size", args.partition_size]
+            r = run(cmd, args.timeout, Path(args.data) / f"detect{n}-{engine}.log")
+            stages = ""
+            if r["status"] == "ok":
+                outs[engine] = out
+                m = json.loads((out / "manifest.json").read_text())
+                t = m.get("timings_s", {})
+                top = sorted(t.items(), key=lambda kv: -kv[1])[:4]
+                stages = ", ".join(f"{k} {v:.0f}s" for k, v in top)
+            rows.append((n, engine, r, stages))
+            print(rows[-1], flush=True)
+        if len(outs) == 2:
+            print(n, "outputs:", same_outputs(*outs.values()), flush=True)
+    print("\n| actions | run | wall s | peak RSS of the tree GB | status | load1 | slowest stages |")
+    print("|---|---|---|---|---|---|---|")
+    for n, what, r, stages in rows:
+        print(f"| {n:,} | {what} | {r['wall_s']:.0f} | {r['peak_gb']:.2f} | {r['status']} | "
+              f"{r['load1']:.1f} | {stages} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,760 @@
+"""The Dask engine of :func:`cib.detect` (``engine="dask"``): the same answer, byte for byte, with
+the heavy early stages spread over a Dask cluster.
+
+What runs where
+---------------
+
+==========================================  =====================================================
+on the workers, partitioned                 centrally (the process that calls ``detect``)
+==========================================  =====================================================
+reading: one task per input file (checks,   duplicate ``action_id`` across files: only the rows
+REJECTS, conversion), ACTIONS stay on the   whose id hash repeats (8 bytes per row) come here
+workers
+text normalisation, per partition           near-duplicate grouping (MinHash LSH) of the
+                                            *distinct* normalised texts; only the remapping of
+                                            texts that are not their group's root goes back
+TRACES per partition (every kind)
+shuffle of TRACES by a hash of              the sorted distinct account ids (global account
+``(kind, object_id)``: every object lives   codes, equal to the single-machine codes)
+on exactly one partition
+the windowed co-action join per partition   the candidate pairs (``weight >= min_weight``) and
+(the numba kernel, exact for each object),  the number of co-acting pairs; weights add up
+account-pair weights reduced across         exactly because an object lives on one partition
+partitions by a hash of the pair
+the example texts of the evidence           the account graph: significance, null model,
+(looked up by action id at the end)         timing, communities, scoring (on TRACES, a compact
+                                            ``action_id, account_id, timestamp, action_type``
+                                            table, and the candidate pairs)
+==========================================  =====================================================
+
+Raw rows, texts, URL/hashtag lists and media never come to the central process; TRACES do (the
+null model moves share times across objects of similar popularity, which is global), as does the
+compact 4-column ACTIONS table (timing similarity, authors of reposted posts, counts). So the
+central process needs about the memory of TRACES plus their integer codes (see the README's
+section on Dask) and the workers hold the rest; with ``--memory-limit`` they spill to disk.
+
+Determinism: the outputs do not depend on the number of partitions, of workers, or on the order
+of the files (beyond what the default engine does with it): every per-partition result is either
+exact integer sums or sorted again centrally.
+
+Examples
+--------
+>>> from cib.datasets import simulate
+>>> from cib.pipeline import detect
+>>> actions, _ = simulate(n_accounts=300, n_groups=2, seed=2)
+>>> with local_client(processes=False) as client:   # doctest: +SKIP
+...     det = detect(actions, engine="dask", client=client, partitions=3, n_null=20)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import operator
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import CibError, InputError, ParameterError
+
+__all__ = ["detect_dask", "read_partitioned", "PartitionedActions", "local_client",
+           "require_dask", "DaskClusterError", "DEFAULT_PARTITION_TRACES"]
+
+#: Traces per (kind, object) partition when neither ``partitions`` nor ``partition_size`` is given.
+DEFAULT_PARTITION_TRACES = 2_000_000
+#: Rows per input partition when a DataFrame is split (files are one partition each).
+DEFAULT_INPUT_ROWS = 1_000_000
+
+
+def require_dask(caller: str = "detect") -> tuple[Any, Any]:
+    """Import dask and distributed, or raise :class:`~cib.errors.ParameterError` saying how to
+    install them.
+
+    Examples
+    --------
+    >>> try:
+    ...     dask, distributed = require_dask()
+    ... except ParameterError as e:
+    ...     print("install cib[dask]" in str(e))
+    ... else:
+    ...     print(hasattr(distributed, "Client"))
+    True
+    """
+    try:
+        import dask
+        import distributed
+    except ImportError:
+        raise ParameterError("engine", caller, "'pandas' unless dask is installed "
+                             "(pip install 'cib[dask]' to install cib[dask])", "dask") from None
+    return dask, distributed
+
+
+@contextlib.contextmanager
+def local_client(scheduler: str | None = None, memory_limit: str | int | None = None,
+                 n_workers: int | None = None, processes: bool = True) -> Iterator[Any]:
+    """A ``distributed.Client``: connected to ``scheduler`` (an address such as
+    ``tcp://10.0.0.5:8786``), or to a new ``LocalCluster`` (one thread per worker, as many
+    workers as cores, each limited to ``memory_limit`` such as ``"6GiB"``), closed on exit.
+
+    Examples
+    --------
+    >>> with local_client(n_workers=1, processes=False) as client:   # doctest: +SKIP
+    ...     print(len(client.scheduler_info()["workers"]))
+    1
+    """
+    _, distributed = require_dask("local_client")
+    if scheduler:
+        try:
+            client = distributed.Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise ParameterError("scheduler", "cib detect", "the address of a running Dask "
+                                 f"scheduler ({exc})", scheduler) from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    import os
+
+    from .coaction._engine import parse_memory_budget
+
+    limit = "auto" if memory_limit is None else parse_memory_budget(memory_limit, "memory_limit")
+    n = n_workers or max(1, min(os.cpu_count() or 1, 8))
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # the scheduler runs here: no INFO lines on stderr
+    try:
+        with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
+                                      memory_limit=limit, dashboard_address=":0",
+                                      silence_logs=logging.WARNING) as cluster, \
+                distributed.Client(cluster) as client:
+            yield client
+    finally:
+        quiet.setLevel(level)
+
+
+# ---------------------------------------------------------------------------------------------
+# errors travel back from the workers as values (some cib errors cannot be unpickled as such)
+
+
+@dataclass
+class _Failure:
+    cls: type
+    state: dict
+    text: str
+
+
+def _safe(func, *args, **kwargs):
+    try:
+        return func(*args, **kwargs)
+    except CibError as exc:
+        return _Failure(type(exc), dict(exc.__dict__), str(exc))
+
+
+def _raise_failure(value: Any) -> Any:
+    if isinstance(value, _Failure):
+        exc = value.cls.__new__(value.cls)
+        exc.__dict__.update(value.state)
+        Exception.__init__(exc, value.text)
+        raise exc
+    return value
+
+
+def _gather(client, futures: list) -> list:
+    """Results of ``futures`` in order; the first cib error (in that order) is raised."""
+    out = client.gather(futures)
+    return [_raise_failure(v) for v in out]
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+@dataclass
+class PartitionedActions:
+    """ACTIONS held by the workers of a Dask cluster, one pandas DataFrame per partition (see
+    :func:`read_partitioned`).
+
+    Attributes
+    ----------
+    client : distributed.Client
+    parts : list of Future
+        The partitions (ACTIONS frames), in input order.
+    sizes : list of int
+        Rows per partition.
+    """
+
+    client: Any
+    parts: list
+    sizes: list[int]
+    _compact: pd.DataFrame | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return int(sum(self.sizes))
+
+    def compact(self) -> pd.DataFrame:
+        """The columns the central finish needs (``action_id``, ``account_id``, ``timestamp``,
+        ``action_type``), all rows (computed once)."""
+        if self._compact is None:
+            frames = _gather(self.client, [self.client.submit(_safe, _compact_part, p, pure=False)
+                                           for p in self.parts])
+            frames = [f for f in frames if len(f)] or frames[:1]
+            self._compact = pd.concat(frames, ignore_index=True) if frames else \
+                _compact_part(_empty_actions())
+        return self._compact
+
+
+def _empty_actions() -> pd.DataFrame:
+    from .schema import empty_actions
+
+    return empty_actions()
+
+
+def _compact_part(part: pd.DataFrame) -> pd.DataFrame:
+    return part[["action_id", "account_id", "timestamp", "action_type"]].copy()
+
+
+def _read_one(path: str, display: str, index: int, stem: str, fmt_name: str,
+              mapping: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """One input file, read by one worker: its valid rows (the reader's internal form), its
+    rejects and statistics."""
+    from .io._progress import Progress
+    from .io._read import _concat_good, _read_file
+
+    part = _read_file(Path(path), display, index, stem, fmt_name, mapping, Progress(0, False))
+    good = _concat_good(part.good)
+    part.good = []
+    return good, part.rejects, part.stats
+
+
+def _good_hashes(good: pd.DataFrame) -> np.ndarray:
+    return good["_hash"].to_numpy() if len(good) else np.zeros(0, np.uint64)
+
+
+def _good_repeated(good: pd.DataFrame, repeated: np.ndarray) -> pd.DataFrame:
+    if not len(good) or not repeated.size:
+        return good.iloc[:0]
+    return good.iloc[np.flatnonzero(np.isin(good["_hash"].to_numpy(), repeated))]
+
+
+def _good_finish(good: pd.DataFrame, drop_at: np.ndarray) -> tuple[pd.DataFrame, float | None]:
+    """ACTIONS of one file (the rows at ``drop_at`` left out) and the timestamp resolution of
+    the rows kept (None when there are none)."""
+    from .io._read import _finish
+    from .io._values import timestamp_resolution
+
+    drop = None
+    res = None
+    if drop_at.size:
+        drop = np.zeros(len(good), dtype=bool)
+        drop[drop_at] = True
+        ts = good["timestamp"].to_numpy(dtype=np.int64)[~drop]
+        res = timestamp_resolution(ts) if ts.size else None
+    return _finish(good.copy(), drop), res
+
+
+def read_partitioned(paths, format: str = "auto", mapping=None, on_error: str = "skip", *,
+                     client) -> tuple[PartitionedActions, pd.DataFrame, dict[str, Any]]:
+    """:func:`cib.read_actions` on a Dask cluster: each input file is read by one task, and the
+    ACTIONS stay on the workers.
+
+    The result is that of :func:`cib.read_actions` (the same REJECTS, statistics and errors,
+    duplicates across files included), except that ACTIONS come as partitions, one per file,
+    each sorted like ``read_actions`` sorts. A large input should therefore come as many files
+    (``cib simulate --format parquet`` writes a dataset of many files).
+
+    Examples
+    --------
+    >>> from cib.datasets import simulate
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp(); actions, _ = simulate(n_accounts=50, n_groups=1, seed=1)
+    >>> actions.to_parquet(os.path.join(d, "a.parquet"))
+    >>> with local_client(n_workers=1, processes=False) as client:   # doctest: +SKIP
+    ...     parts, rejects, stats = read_partitioned(os.path.join(d, "*.parquet"), client=client)
+    ...     print(len(parts) == len(actions))
+    True
+    """
+    from .io._formats import FORMATS
+    from .io._read import (_CALLER, _check_mapping_keys, _deduplicate, _expand, _finish_rejects,
+                           _stems)
+    from .io._values import timestamp_resolution
+    from .params import check_choice, parse_mapping
+
+    fmt_name = check_choice(format, ["auto", *FORMATS], "format", _CALLER)
+    on_error = check_choice(on_error, ["skip", "fail"], "on_error", _CALLER)
+    mapping_dict = parse_mapping(mapping, caller=_CALLER)
+    _check_mapping_keys(mapping_dict, fmt_name, mapping)
+    files = _expand(paths)
+    displays = [d for _, d in files]
+    stems = _stems(displays)
+    reads = [client.submit(_safe, _read_one, str(p), d, i, stems[d], fmt_name, mapping_dict,
+                           pure=False) for i, (p, d) in enumerate(files)]
+    # the first failing file (in input order) raises, as the default reader does
+    metas = _gather(client, [client.submit(lambda r: r if isinstance(r, _Failure) else
+                                           (len(r[0]), r[1], r[2]), f, pure=False)
+                             for f in reads])
+    goods = [client.submit(operator.getitem, f, 0, pure=False) for f in reads]
+    del reads
+    n_files = len(files)
+    if on_error == "fail":  # the default reader stops after the first file with a bad row
+        bad = [i for i, m in enumerate(metas) if len(m[1])]
+        if bad:
+            n_files = bad[0] + 1
+            for g in goods[n_files:]:
+                g.cancel()
+            goods, metas = goods[:n_files], metas[:n_files]
+    # duplicates across all files: only the rows whose action id hash repeats come here
+    hashes = client.gather([client.submit(_good_hashes, g, pure=False) for g in goods])
+    allh = np.sort(np.concatenate(hashes)) if hashes else np.zeros(0, np.uint64)
+    same = allh[1:] == allh[:-1]
+    repeated = np.unique(allh[1:][same]) if same.any() else np.zeros(0, np.uint64)
+    del allh, same
+    drops: list[np.ndarray] = [np.zeros(0, np.int64)] * len(goods)
+    from .schema import empty_rejects
+
+    dup_rejects = empty_rejects().assign(_file=pd.Series([], dtype=np.int64))
+    exact_dups = np.zeros(0, np.int64)
+    if repeated.size:
+        subs = client.gather([client.submit(_good_repeated, g, repeated, pure=False)
+                              for g in goods])
+        positions = [np.flatnonzero(np.isin(h, repeated)) for h in hashes]
+        sub = pd.concat(subs, ignore_index=True)
+        drop, dup_rejects, exact_dups = _deduplicate(sub, displays)
+        if drop is not None:
+            cuts = np.cumsum([0] + [len(s) for s in subs])
+            drops = [positions[i][drop[cuts[i]:cuts[i + 1]]] for i in range(len(goods))]
+    del hashes
+    finished = [client.submit(_good_finish, g, d, pure=False) for g, d in zip(goods, drops)]
+    parts = [client.submit(operator.getitem, f, 0, pure=False) for f in finished]
+    del goods
+    rejects = pd.concat([m[1] for m in metas] + [dup_rejects], ignore_index=True)
+    rejects = rejects.sort_values(["_file", "row"], kind="stable", ignore_index=True)
+    if on_error == "fail" and len(rejects):
+        first = rejects.iloc[0]
+        message = first["reason"] + (f": {first['value']!r}" if first["value"] else "")
+        raise InputError(message, file=first["source"], row=int(first["row"]),
+                         column=first["column"])
+    rej_per_file = np.bincount(rejects["_file"].to_numpy(dtype=np.int64), minlength=len(metas))
+    dup_per_file = np.bincount(exact_dups, minlength=len(metas))
+    file_stats = []
+    for i, m in enumerate(metas):
+        s = dict(m[2])
+        s["rejected"] = int(rej_per_file[i])
+        s["duplicates"] = int(dup_per_file[i])
+        file_stats.append(s)
+    rejects = _finish_rejects(rejects)
+    results = client.gather([client.submit(operator.getitem, f, 1, pure=False) for f in finished])
+    sizes = client.gather([client.submit(len, p, pure=False) for p in parts])
+    if not any(d.size for d in drops):
+        kept = [s for s, m in zip(file_stats, metas) if s["rows"] > s["rejected"]]
+        resolution = min(s["timestamp_resolution_s"] for s in kept) if kept and sum(sizes) \
+            else timestamp_resolution(np.zeros(0, np.int64))
+    else:
+        per = [r if d.size else (s["timestamp_resolution_s"] if n else None)
+               for r, d, s, n in zip(results, drops, file_stats, sizes)]
+        per = [r for r in per if r is not None]
+        resolution = min(per) if per else timestamp_resolution(np.zeros(0, np.int64))
+    warnings = [w for s in file_stats for w in s.pop("warnings", [])]
+    stats = {
+        "files": file_stats,
+        "rows_read": int(sum(s["rows"] for s in file_stats)),
+        "rows_rejected": int(len(rejects)),
+        "duplicates_dropped": int(len(exact_dups)),
+        "timestamp_resolution_s": resolution,
+        "format": ",".join(dict.fromkeys(s["format"] for s in file_stats)),
+        "warnings": warnings,
+    }
+    return PartitionedActions(client, parts, [int(s) for s in sizes]), rejects, stats
+
+
+# ---------------------------------------------------------------------------------------------
+# traces
+
+
+def _norm_texts(part: pd.DataFrame, min_text_chars: int) -> np.ndarray:
+    """The distinct normalised texts of a partition's ``text`` traces (see
+    :func:`cib.text.text_traces`)."""
+    from .traces import normalize_text
+
+    if part.empty:
+        return np.zeros(0, dtype=object)
+    mask = (part["action_type"].astype(str).to_numpy() != "repost") & \
+        part["text"].notna().to_numpy()
+    raw = pd.unique(part.loc[mask, "text"].to_numpy(dtype=object))
+    norm = {normalize_text(v) for v in raw}
+    low = max(min_text_chars, 1)
+    return np.array(sorted(t for t in norm if len(t) >= low), dtype=object)
+
+
+def _text_groups(texts: list[np.ndarray], threshold: float) -> dict[str, str]:
+    """Near-duplicate groups of all distinct normalised texts: the object id of every text that
+    is not the root of its group (the others are ``"nd:" + fingerprint``), exactly as
+    :func:`cib.text.text_traces` names them (shingle 5, 64 permutations, seed 0)."""
+    from .text import _group_roots
+    from .traces import text_fingerprint
+
+    allt = set()
+    for t in texts:
+        allt.update(t.tolist())
+    uniq = sorted(t for t in allt if len(t) >= 5)
+    if len(uniq) < 2:
+        return {}
+    roots = _group_roots(uniq, float(threshold), 5, 64, 0)
+    idx = np.flatnonzero(roots != np.arange(len(uniq)))
+    return {uniq[i]: "nd:" + text_fingerprint(uniq[roots[i]]) for i in idx.tolist()}
+
+
+def _part_traces(part: pd.DataFrame, kinds: list[str], min_text_chars: int, text_match: str,
+                 text_threshold: float, remap: dict[str, str]) -> pd.DataFrame:
+    """TRACES of one ACTIONS partition (unsorted); near-duplicate text objects from ``remap``."""
+    from .schema import TRACE_COLUMNS, UTC_NS, empty_traces
+    from .traces import build_traces, normalize_text, text_fingerprint
+
+    near = "text" in kinds and text_match == "near"
+    other = [k for k in kinds if not (near and k == "text")]
+    pieces = []
+    if other:
+        pieces.append(build_traces(part, kinds=other, min_text_chars=min_text_chars,
+                                   text_match=text_match, text_threshold=text_threshold))
+    if near and len(part):
+        mask = (part["action_type"].astype(str).to_numpy() != "repost") & \
+            part["text"].notna().to_numpy()
+        sub = part.loc[mask]
+        raw = sub["text"].to_numpy(dtype=object)
+        lookup = {v: normalize_text(v) for v in pd.unique(raw)}
+        norm = np.array([lookup[v] for v in raw], dtype=object)
+        keep = np.fromiter((len(t) >= max(min_text_chars, 1) for t in norm), dtype=bool,
+                           count=len(norm))
+        if keep.any():
+            sub, norm = sub[keep], norm[keep]
+            ids = {t: remap.get(t) or "nd:" + text_fingerprint(t) for t in pd.unique(norm)}
+            tr = pd.DataFrame({
+                "account_id": sub["account_id"].to_numpy(dtype=object),
+                "timestamp": sub["timestamp"].array,
+                "kind": "text",
+                "object_id": np.array([ids[t] for t in norm], dtype=object),
+                "action_id": sub["action_id"].to_numpy(dtype=object),
+            })
+            tr["timestamp"] = tr["timestamp"].astype(UTC_NS)
+            pieces.append(tr[TRACE_COLUMNS])
+    pieces = [p for p in pieces if len(p)]
+    if not pieces:
+        return empty_traces()
+    return pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+
+
+def _split(traces: pd.DataFrame, n: int) -> list[pd.DataFrame]:
+    """``traces`` cut into ``n`` pieces by a hash of (kind, object_id) (stable across processes
+    and runs: :func:`pandas.util.hash_pandas_object`)."""
+    if traces.empty:
+        return [traces] * n
+    h = pd.util.hash_pandas_object(traces[["kind", "object_id"]], index=False).to_numpy()
+    dest = (h % np.uint64(n)).astype(np.int64)
+    order = np.argsort(dest, kind="stable")
+    cuts = np.searchsorted(dest[order], np.arange(n + 1))
+    return [traces.iloc[order[cuts[i]:cuts[i + 1]]].reset_index(drop=True) for i in range(n)]
+
+
+def _bucket(*pieces: pd.DataFrame) -> pd.DataFrame:
+    """One (kind, object) partition, sorted as :func:`cib.traces.build_traces` sorts."""
+    from .schema import empty_traces
+
+    pieces = [p for p in pieces if len(p)]
+    if not pieces:
+        return empty_traces()
+    out = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+    return out.sort_values(["kind", "object_id", "timestamp", "account_id", "action_id"],
+                           kind="mergesort", ignore_index=True)
+
+
+def _bucket_accounts(bucket: pd.DataFrame) -> np.ndarray:
+    return pd.unique(bucket["account_id"].to_numpy(dtype=object))
+
+
+def _mix(key: np.ndarray) -> np.ndarray:
+    x = key.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(31))) * np.uint64(0x9E3779B97F4A7C15)
+    return x ^ (x >> np.uint64(29))
+
+
+def _bucket_pairs(bucket: pd.DataFrame, accounts: pd.Index, window_ns: int,
+                  max_partners: int | None, n_reducers: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The co-acting account pairs of one (kind, object) partition (the numba kernel; global
+    account codes ``u < v`` as ``u * n_accounts + v``) with their weights (distinct objects),
+    cut into ``n_reducers`` pieces by a hash of the pair."""
+    from .coaction import _kernel as K
+    from .schema import to_epoch_ns
+
+    e64 = np.zeros(0, np.int64)
+    if len(bucket) < 2:
+        return [(e64, e64)] * n_reducers
+    kind = bucket["kind"].to_numpy(dtype=object)
+    obj = bucket["object_id"].to_numpy(dtype=object)
+    new = np.ones(len(bucket), dtype=bool)
+    new[1:] = (kind[1:] != kind[:-1]) | (obj[1:] != obj[:-1])
+    g = np.cumsum(new).astype(np.int64) - 1
+    t = to_epoch_ns(bucket["timestamp"])
+    a = accounts.get_indexer(pd.Index(bucket["account_id"].to_numpy(dtype=object))) \
+        .astype(np.int64)
+    res = K._aggregate(g, t, a, window_ns, None, None, max_partners, K.HAVE_NUMBA, 1)
+    n_acc = max(len(accounts), 1)
+    key = res["u"].astype(np.int64) * n_acc + res["v"].astype(np.int64)
+    w = res["weight"].astype(np.int64)
+    dest = (_mix(key) % np.uint64(n_reducers)).astype(np.int64)
+    order = np.argsort(dest, kind="stable")
+    cuts = np.searchsorted(dest[order], np.arange(n_reducers + 1))
+    return [(key[order[cuts[i]:cuts[i + 1]]], w[order[cuts[i]:cuts[i + 1]]])
+            for i in range(n_reducers)]
+
+
+def _reduce_pairs(min_weight: int, *pieces: tuple[np.ndarray, np.ndarray]
+                  ) -> tuple[np.ndarray, int]:
+    """Per account pair, the weights of all partitions added up: the pairs with at least
+    ``min_weight`` (sorted keys) and how many pairs co-act at all."""
+    keys = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, np.int64)
+    if keys.size == 0:
+        return keys, 0
+    w = np.concatenate([p[1] for p in pieces])
+    uniq, inv = np.unique(keys, return_inverse=True)
+    total = np.bincount(inv, weights=w, minlength=uniq.size)
+    return uniq[total >= min_weight], int(uniq.size)
+
+
+def _texts_of(part: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    sub = part[part["action_id"].isin(ids)]
+    return sub[["action_id", "text"]]
+
+
+def _text_store(part: pd.DataFrame) -> pd.DataFrame:
+    """What the end of the run still needs of a partition: its texts, by action id."""
+    sub = part[part["text"].notna()]
+    return sub[["action_id", "text"]].reset_index(drop=True)
+
+
+@dataclass
+class _Prepared:
+    """What the distributed stages hand to the central finish of :func:`cib.pipeline.detect`."""
+
+    traces: pd.DataFrame
+    accounts: pd.Index
+    cand_keys: np.ndarray
+    n_edges_all: int
+    client: Any
+    texts_parts: list
+
+    def candidates(self, coded, min_weight: float) -> dict[str, Any]:
+        """The candidate edges in the central account codes (``SortedTraces.edges`` keys that
+        the pipeline uses)."""
+        n_acc = max(len(self.accounts), 1)
+        u = coded.account_codes(self.accounts[self.cand_keys // n_acc])
+        v = coded.account_codes(self.accounts[self.cand_keys % n_acc])
+        if (u < 0).any() or (v < 0).any():  # pragma: no cover - a bug, never bad input
+            raise RuntimeError("dask engine: account codes disagree with the central ones")
+        return {"u": np.minimum(u, v), "v": np.maximum(u, v), "n_edges_all": self.n_edges_all}
+
+    def texts(self, intra: pd.DataFrame) -> pd.DataFrame:
+        """``action_id``, ``text`` of the actions behind the evidence (looked up on the workers)."""
+        if intra.empty:
+            return pd.DataFrame({"action_id": pd.Series([], dtype=object),
+                                 "text": pd.Series([], dtype=object)})
+        ids = np.unique(np.concatenate([intra["action_a"].to_numpy(dtype=object),
+                                        intra["action_b"].to_numpy(dtype=object)]).astype(str))
+        ids_f = self.client.scatter([ids], broadcast=True)[0]
+        frames = self.client.gather([self.client.submit(_texts_of, p, ids_f, pure=False)
+                                     for p in self.texts_parts])
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return pd.DataFrame({"action_id": pd.Series([], dtype=object),
+                                 "text": pd.Series([], dtype=object)})
+        return pd.concat(frames, ignore_index=True)
+
+
+def _split_frame(actions: pd.DataFrame, n: int) -> list[pd.DataFrame]:
+    cuts = np.linspace(0, len(actions), n + 1).astype(np.int64)
+    return [actions.iloc[cuts[i]:cuts[i + 1]] for i in range(n)]
+
+
+def detect_dask(actions, *, client=None, partitions: int | None = None,
+                partition_size: int | None = None, **params) -> Any:
+    """:func:`cib.detect` with ``engine="dask"``: the same :class:`~cib.pipeline.Detection`,
+    byte for byte, with reading, traces and the co-action join partitioned on a Dask cluster.
+
+    Parameters
+    ----------
+    actions : DataFrame, PartitionedActions, path or list of paths
+        ACTIONS in memory (split into partitions of about a million rows), ACTIONS already on
+        the workers (:func:`read_partitioned`), or input files (read with
+        :func:`read_partitioned`, default options).
+    client : distributed.Client, optional
+        Default: a temporary :func:`local_client`.
+    partitions : int, optional
+        Partitions of the (kind, object) shuffle and join. Default: one per
+        ``partition_size`` traces.
+    partition_size : int, optional
+        Traces per (kind, object) partition when ``partitions`` is not given (default
+        :data:`DEFAULT_PARTITION_TRACES`).
+    **params
+        The parameters of :func:`cib.detect`.
+
+    Returns
+    -------
+    Detection
+        ``manifest["engine"]`` also records ``name`` ("dask"), the partition counts, workers
+        and dask version; ``manifest["timings_s"]`` the distributed stages.
+
+    Examples
+    --------
+    >>> from cib.datasets import simulate
+    >>> actions, _ = simulate(n_accounts=300, n_groups=2, seed=2)
+    >>> with local_client(n_workers=2, processes=False) as client:   # doctest: +SKIP
+    ...     det = detect_dask(actions, client=client, partitions=3, n_null=20)
+    ...     print(det.manifest["engine"]["name"])
+    dask
+    """
+    from .coaction._engine import parse_memory_budget
+    from .params import check_number, parse_duration, parse_kinds
+    from .schema import validate_actions
+    from .traces import DEFAULT_KINDS, KINDS
+
+    require_dask()
+    # the parameters' errors before any work, as the default engine gives them
+    w = parse_duration(params.get("window", 60), "window", "detect")
+    kinds = parse_kinds(params.get("kinds"), KINDS, DEFAULT_KINDS, caller="detect")
+    parse_memory_budget(params.get("memory_budget"))
+    check_number(params.get("min_weight", 2), "min_weight", "detect", low=1)
+    if partitions is not None:
+        check_number(partitions, "partitions", "detect", low=1, integer=True)
+    if partition_size is not None:
+        check_number(partition_size, "partition_size", "detect", low=1, integer=True)
+    if isinstance(actions, pd.DataFrame):
+        validate_actions(actions)
+    if client is None:
+        with local_client() as c:
+            return detect_dask(actions, client=c, partitions=partitions,
+                               partition_size=partition_size, **params)
+    try:
+        return _detect_dask(actions, client, partitions, partition_size, params, w, kinds)
+    except CibError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] not in ("distributed", "dask", "concurrent"):
+            raise
+        raise DaskClusterError(
+            f"the Dask cluster could not finish ({type(exc).__name__}: {exc}); a worker "
+            "probably ran out of memory: give workers more memory (--memory-limit), or use "
+            "more, smaller partitions (--partitions)") from exc
+
+
+class DaskClusterError(CibError):
+    """The Dask cluster lost the work (a worker killed for memory, a lost connection)."""
+
+
+def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
+    from .params import check_number
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t0
+        now = time.perf_counter()
+        timings[name] = round(now - t0, 4)
+        t0 = now
+
+    if isinstance(actions, PartitionedActions):
+        pa_ = actions
+    elif isinstance(actions, pd.DataFrame):
+        n_in = partitions or max(1, math.ceil(len(actions) / DEFAULT_INPUT_ROWS))
+        frames = _split_frame(actions, max(1, min(n_in, max(len(actions), 1))))
+        futs = client.scatter(frames)
+        pa_ = PartitionedActions(client, futs, [len(f) for f in frames])
+        del frames
+    else:
+        pa_, rej, stats = read_partitioned(actions, client=client)
+        if params.get("rejects") is None:
+            params["rejects"] = rej
+        if params.get("input_stats") is None:
+            params["input_stats"] = stats
+    lap("dask_read")
+    min_text_chars = params.get("min_text_chars", 10)
+    text_match = params.get("text_match", "near")
+    text_threshold = params.get("text_threshold", 0.8)
+    check_number(min_text_chars, "min_text_chars", "detect", low=0, integer=True)
+    check_number(text_threshold, "text_threshold", "detect", low=0, high=1, low_open=True)
+    from .params import check_choice
+
+    check_choice(text_match, ["near", "exact"], "text_match", "detect")
+    remap: dict[str, str] = {}
+    if "text" in kinds and text_match == "near":
+        texts = client.gather([client.submit(_norm_texts, p, min_text_chars, pure=False)
+                               for p in pa_.parts])
+        remap = _text_groups(texts, text_threshold)
+        del texts
+    lap("dask_text_groups")
+    remap_f = client.scatter([remap], broadcast=True)[0]
+    part_traces = [client.submit(_safe, _part_traces, p, kinds, min_text_chars, text_match,
+                                 text_threshold, remap_f, pure=False) for p in pa_.parts]
+    compact = pa_.compact()
+    store = [client.submit(_text_store, p, pure=False) for p in pa_.parts]
+    n_traces = sum(_gather(client, [client.submit(lambda t: t if isinstance(t, _Failure)
+                                                  else len(t), f, pure=False)
+                                    for f in part_traces]))
+    n_parts = partitions or max(1, math.ceil(n_traces / (partition_size
+                                                         or DEFAULT_PARTITION_TRACES)))
+    lap("dask_traces")
+    splits = [client.submit(_split, f, n_parts, pure=False) for f in part_traces]
+    buckets = [client.submit(_bucket, *[client.submit(operator.getitem, s, j, pure=False)
+                                        for s in splits], pure=False)
+               for j in range(n_parts)]
+    # every future stays referenced until the traces are central: a worker that dies (out of
+    # memory) has its results recomputed from them
+    acc = client.gather([client.submit(_bucket_accounts, b, pure=False) for b in buckets])
+    accounts = pd.Index(np.sort(pd.unique(np.concatenate(acc)) if acc else
+                                np.zeros(0, dtype=object)).astype(object))
+    del acc
+    lap("dask_shuffle")
+    acc_f = client.scatter([accounts], broadcast=True)[0]
+    n_red = n_parts
+    window_ns = int(round(w * 1e9))
+    from .coaction._kernel import _min_weight
+
+    mw = _min_weight(params.get("min_weight", 2))
+    pairs = [client.submit(_bucket_pairs, b, acc_f, window_ns, params.get("max_partners"),
+                           n_red, pure=False) for b in buckets]
+    reduced = client.gather([
+        client.submit(_reduce_pairs, mw, *[client.submit(operator.getitem, p, r, pure=False)
+                                           for p in pairs], pure=False)
+        for r in range(n_red)])
+    cand_keys = np.sort(np.concatenate([r[0] for r in reduced])) if reduced else \
+        np.zeros(0, np.int64)
+    n_all = int(sum(r[1] for r in reduced))
+    lap("dask_join")
+    frames = [f for f in client.gather(buckets) if len(f)]
+    del buckets, pairs, splits, part_traces
+    pa_.parts = []  # the full ACTIONS are no longer needed on the workers
+    from .schema import empty_traces
+
+    traces = pd.concat(frames, ignore_index=True).sort_values(
+        ["kind", "object_id", "timestamp", "account_id", "action_id"], kind="mergesort",
+        ignore_index=True) if frames else empty_traces()
+    del frames
+    lap("dask_gather")
+    prep = _Prepared(traces, accounts, cand_keys, n_all, client, store)
+    from .pipeline import detect
+
+    det = detect(compact, _prepared=prep, **params)
+    engine = det.manifest.setdefault("engine", {})
+    import dask
+
+    workers = client.scheduler_info().get("workers", {})
+    engine.update({"name": "dask", "dask": dask.__version__, "workers": len(workers),
+                   "input_partitions": len(pa_.sizes), "partitions": int(n_parts)})
+    det.manifest["timings_s"] = {**timings, **det.manifest.get("timings_s", {})}
+    return det

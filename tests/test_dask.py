@@ -1,0 +1,246 @@
+"""The Dask engine (issue 8): byte-identical outputs to the default engine, whatever the number of
+partitions; the same errors; the chunked simulation behind the out-of-core benchmark.
+
+Runs on an in-process 2-worker LocalCluster (a few seconds); skipped when dask is not installed
+(the ``dev`` extra installs it, so CI runs it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import filecmp
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+distributed = pytest.importorskip("distributed")
+
+from cib import distributed as cd  # noqa: E402
+from cib.cli import main  # noqa: E402
+from cib.datasets import simulate  # noqa: E402
+from cib.errors import InputError, ParameterError  # noqa: E402
+from cib.io import read_actions  # noqa: E402
+from cib.pipeline import detect  # noqa: E402
+
+FAST = dict(n_null=20, fdr_runs=5, discovery_runs=4)
+#: manifest fields that say how the run was made (engine, stage timings), not what it found
+RUN_FIELDS = ("timings_s", "engine")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with cd.local_client(n_workers=2, processes=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def actions():
+    return simulate(n_accounts=400, n_groups=3, seed=5)[0]
+
+
+@pytest.fixture(scope="module")
+def reference(actions, tmp_path_factory):
+    det = detect(actions, **FAST)
+    out = tmp_path_factory.mktemp("ref")
+    det.write(out)
+    return det, out
+
+
+def _same_outputs(a: Path, b: Path) -> None:
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    for name in names:
+        if name == "manifest.json":
+            ma, mb = (json.loads((d / name).read_text()) for d in (a, b))
+            for m in (ma, mb):
+                for k in RUN_FIELDS:
+                    m.pop(k, None)
+                m.get("outputs", {}).pop("manifest.json", None)
+            assert ma == mb
+        else:
+            assert filecmp.cmp(a / name, b / name, shallow=False), name
+
+
+@pytest.mark.parametrize("partitions", [1, 3, 8])
+def test_identical_to_default_engine(client, actions, reference, partitions, tmp_path):
+    det = detect(actions, engine="dask", client=client, partitions=partitions, **FAST)
+    det.write(tmp_path)
+    _same_outputs(reference[1], tmp_path)
+    assert det.traces.equals(reference[0].traces)
+    eng = det.manifest["engine"]
+    assert eng["name"] == "dask" and eng["partitions"] == partitions and eng["workers"] == 2
+    assert {k: v for k, v in eng.items() if k in reference[0].manifest["engine"]} == \
+        reference[0].manifest["engine"]
+
+
+def test_input_order_and_partitions_do_not_matter(client, actions, reference):
+    shuffled = actions.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    det = detect(shuffled, engine="dask", client=client, partitions=5, **FAST)
+    for name in ("clusters", "members", "edges", "evidence"):
+        pd.testing.assert_frame_equal(getattr(det, name), getattr(reference[0], name))
+
+
+def test_near_duplicate_texts_across_partitions(client):
+    base = "vote now, the election is rigged! share this before they delete it"
+    texts = [base, base.replace("vote", "VOTE"), base + " !!", base.replace("rigged", "rigged!!"),
+             "an unrelated text about lunch today", "another unrelated text about the weather"]
+    n = 60
+    rng = np.random.default_rng(0)
+    ts = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 600, n), unit="s")
+    acts = pd.DataFrame({
+        "action_id": [f"a{i:03d}" for i in range(n)],
+        "account_id": [f"u{i % 12:02d}" for i in range(n)],
+        "timestamp": ts.astype("datetime64[ns, UTC]"),
+        "action_type": pd.Categorical(["post"] * n, categories=["post", "repost", "reply", "quote"]),
+        "parent_id": [None] * n,
+        "text": [texts[i % len(texts)] for i in range(n)],
+        "urls": [[] for _ in range(n)], "hashtags": [[] for _ in range(n)],
+        "mentions": [[] for _ in range(n)], "media": [[] for _ in range(n)],
+        "platform": ["x"] * n,
+    })
+    ref = detect(acts, kinds="text", **FAST)
+    for p in (1, 4):
+        det = detect(acts, kinds="text", engine="dask", client=client, partitions=p, **FAST)
+        assert det.traces.equals(ref.traces)
+    assert ref.traces["object_id"].nunique() == 3  # the four variants are one group
+
+
+def _files(tmp_path: Path, actions: pd.DataFrame) -> list[str]:
+    """The actions in three files, with a bad row, an exact duplicate across files and a
+    reused action id with other content."""
+    third = len(actions) // 3
+    parts = [actions.iloc[:third].copy(), actions.iloc[third:2 * third].copy(),
+             actions.iloc[2 * third:].copy()]
+    parts[1] = pd.concat([parts[1], parts[0].iloc[:5]])            # exact duplicates
+    clash = parts[0].iloc[[7]].copy()
+    clash["account_id"] = "someone_else"
+    parts[2] = pd.concat([parts[2], clash])                        # same id, other content
+    paths = []
+    for i, p in enumerate(parts):
+        path = tmp_path / f"part{i}.csv"
+        t = p.copy()
+        for c in ("urls", "hashtags", "mentions", "media"):
+            t[c] = [" ".join(v) for v in t[c]]
+        t["timestamp"] = t["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        t.to_csv(path, index=False)
+        paths.append(str(path))
+    with open(paths[1], "a") as f:                                 # a row with a bad timestamp
+        f.write("bad1,u1,yesterday,post,,hello,,,,,sim\n")
+    return paths
+
+
+@pytest.fixture
+def in_process(client, monkeypatch):
+    """The CLI's dask runs use the test cluster instead of starting their own."""
+
+    @contextlib.contextmanager
+    def fake(scheduler=None, memory_limit=None, n_workers=None, processes=True):
+        yield client
+
+    monkeypatch.setattr(cd, "local_client", fake)
+
+
+def test_cli_files_identical(in_process, actions, tmp_path):
+    paths = _files(tmp_path, actions)
+    out0, out1 = tmp_path / "o0", tmp_path / "o1"
+    args = ["--n-null", "20", "--fdr-runs", "5", "--discovery-runs", "4"]
+    r0 = CliRunner().invoke(main, ["-q", "detect", *paths, "-o", str(out0), *args])
+    assert r0.exit_code == 0, r0.output
+    r1 = CliRunner().invoke(main, ["-q", "detect", *paths, "-o", str(out1), *args,
+                                   "--engine", "dask", "--partitions", "3"])
+    assert r1.exit_code == 0, r1.output
+    _same_outputs(out0, out1)
+    rejects = pd.read_csv(out1 / "rejects.csv")
+    assert sorted(rejects["reason"]) == ["duplicate action_id with different content",
+                                         "unparsable timestamp"]
+    m = json.loads((out1 / "manifest.json").read_text())
+    assert m["rows"]["duplicates_dropped"] == 5
+
+
+def test_read_partitioned_matches_read_actions(client, actions, tmp_path):
+    paths = _files(tmp_path, actions)
+    a0, r0, s0 = read_actions(paths, progress=False)
+    parts, r1, s1 = cd.read_partitioned(paths, client=client)
+    pd.testing.assert_frame_equal(r0, r1)
+    assert s0 == s1
+    got = pd.concat(client.gather(parts.parts), ignore_index=True)
+    got = got.sort_values(["timestamp", "account_id", "action_id"], kind="mergesort",
+                          ignore_index=True)
+    pd.testing.assert_frame_equal(a0, got)
+
+
+def test_same_errors(client, actions, tmp_path):
+    paths = _files(tmp_path, actions)
+    with pytest.raises(InputError) as e0:
+        read_actions(paths, on_error="fail", progress=False)
+    with pytest.raises(InputError) as e1:
+        cd.read_partitioned(paths, on_error="fail", client=client)
+    assert str(e0.value) == str(e1.value)
+    missing = tmp_path / "nocols.csv"
+    missing.write_text("user,when\nx,2024-01-01\n")
+    with pytest.raises(InputError) as e0:
+        read_actions([paths[0], str(missing)], progress=False)
+    with pytest.raises(InputError) as e1:
+        cd.read_partitioned([paths[0], str(missing)], client=client)
+    assert str(e0.value) == str(e1.value) and "nocols.csv" in str(e1.value)
+    for bad in (dict(window="-1s"), dict(min_weight=0), dict(method="nope"),
+                dict(kinds="nope")):
+        with pytest.raises(ParameterError) as e0:
+            detect(actions, **bad)
+        with pytest.raises(ParameterError) as e1:
+            detect(actions, engine="dask", client=client, **bad)
+        assert str(e0.value) == str(e1.value)
+    with pytest.raises(ParameterError, match="engine"):
+        detect(actions, engine="spark")
+
+
+def test_cli_errors(in_process, tmp_path):
+    bad = tmp_path / "nocols.csv"
+    bad.write_text("user,when\nx,2024-01-01\n")
+    r0 = CliRunner().invoke(main, ["detect", str(bad), "-o", str(tmp_path / "o0")])
+    r1 = CliRunner().invoke(main, ["detect", str(bad), "-o", str(tmp_path / "o1"),
+                                   "--engine", "dask"])
+    assert r0.exit_code == r1.exit_code == 2
+    assert r0.output == r1.output and "Traceback" not in r1.output
+    r = CliRunner().invoke(main, ["detect", str(bad), "-o", str(tmp_path / "o2"),
+                                  "--partitions", "3"])
+    assert r.exit_code == 2 and "--engine dask" in r.output
+
+
+def test_missing_dask_is_a_clear_error(monkeypatch, actions, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ParameterError, match=r"cib\[dask\]"):
+        detect(actions, engine="dask")
+    r = CliRunner().invoke(main, ["detect", "x.csv", "-o", str(tmp_path / "o"), "--engine",
+                                  "dask"])
+    assert r.exit_code == 2 and "cib[dask]" in r.output
+
+
+def test_chunked_simulation(tmp_path):
+    from cib.chunked import simulate_chunks
+
+    chunks = list(simulate_chunks(6_000, chunk_actions=2_000, groups_per_chunk=2, seed=4))
+    again = list(simulate_chunks(6_000, chunk_actions=2_000, groups_per_chunk=2, seed=4))
+    assert len(chunks) == 3
+    for (a, t), (b, u) in zip(chunks, again):
+        pd.testing.assert_frame_equal(a, b)
+    acts = pd.concat([a for a, _ in chunks], ignore_index=True)
+    truth = pd.concat([t for _, t in chunks], ignore_index=True)
+    assert acts["action_id"].is_unique and truth["account_id"].is_unique
+    assert set(acts["account_id"]) <= set(truth["account_id"])
+    parents = acts["parent_id"].dropna()
+    assert (parents.str[:6] == acts.loc[parents.index, "account_id"].str[:6]).all()
+    assert sorted(truth.loc[truth["group"] >= 0, "group"].unique()) == list(range(6))
+    r = CliRunner().invoke(main, ["simulate", "--actions", "3000", "--chunk-actions", "1000",
+                                  "--format", "parquet", "-o", str(tmp_path / "sim")])
+    assert r.exit_code == 0, r.output
+    files = sorted((tmp_path / "sim" / "actions").glob("*.parquet"))
+    assert [f.name for f in files] == [f"part-0000{i}.parquet" for i in range(3)]
+    back, rejects, _ = read_actions([str(f) for f in files], progress=False)
+    assert len(rejects) == 0 and len(back) > 2500
