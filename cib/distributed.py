@@ -52,7 +52,6 @@ import contextlib
 import logging
 import math
 import operator
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -657,16 +656,10 @@ class DaskClusterError(CibError):
 
 
 def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
+    from ._stopwatch import stopwatch
     from .params import check_number
 
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal t0
-        now = time.perf_counter()
-        timings[name] = round(now - t0, 4)
-        t0 = now
+    timings, lap = stopwatch()
 
     if isinstance(actions, PartitionedActions):
         pa_ = actions

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import platform
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from .communities import METHODS, find_communities
 from .discovery import MAX_LENIENT_PAIRS, _pair_events, discover_groups
 from .graph import threshold_edges, to_igraph, to_networkx
 from .nullmodel import _Coded, _significance, cluster_pvalues
+from ._stopwatch import stopwatch
 from .params import check_choice, check_number, parse_duration, parse_kinds
 from .schema import validate_actions
 from .scoring import cluster_table, evidence_table, intra_cluster, member_table
@@ -487,14 +487,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                            discovery_window=discovery_window,
                            discovery_max_pairs=discovery_max_pairs, rejects=rejects,
                            input_stats=input_stats)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal t0
-        now = time.perf_counter()
-        timings[name] = round(now - t0, 4)
-        t0 = now
+    timings, lap = stopwatch()
 
     if _prepared is None:  # the dask engine validated its partitions
         validate_actions(actions)
