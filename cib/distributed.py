@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import CibError, InputError, ParameterError
+from .errors import CibError, ParameterError
 
 __all__ = ["detect_dask", "read_partitioned", "PartitionedActions", "local_client",
            "require_dask", "DaskClusterError", "DEFAULT_PARTITION_TRACES"]
@@ -281,7 +281,7 @@ def read_partitioned(paths, format: str = "auto", mapping=None, on_error: str = 
     """
     from .io._formats import FORMATS
     from .io._read import (_CALLER, _check_mapping_keys, _deduplicate, _expand, _finish_rejects,
-                           _stems)
+                           _merge_rejects, _stems)
     from .io._values import timestamp_resolution
     from .params import check_choice, parse_mapping
 
@@ -332,21 +332,8 @@ def read_partitioned(paths, format: str = "auto", mapping=None, on_error: str = 
     finished = [client.submit(_good_finish, g, d, pure=False) for g, d in zip(goods, drops)]
     parts = [client.submit(operator.getitem, f, 0, pure=False) for f in finished]
     del goods
-    rejects = pd.concat([m[1] for m in metas] + [dup_rejects], ignore_index=True)
-    rejects = rejects.sort_values(["_file", "row"], kind="stable", ignore_index=True)
-    if on_error == "fail" and len(rejects):
-        first = rejects.iloc[0]
-        message = first["reason"] + (f": {first['value']!r}" if first["value"] else "")
-        raise InputError(message, file=first["source"], row=int(first["row"]),
-                         column=first["column"])
-    rej_per_file = np.bincount(rejects["_file"].to_numpy(dtype=np.int64), minlength=len(metas))
-    dup_per_file = np.bincount(exact_dups, minlength=len(metas))
-    file_stats = []
-    for i, m in enumerate(metas):
-        s = dict(m[2])
-        s["rejected"] = int(rej_per_file[i])
-        s["duplicates"] = int(dup_per_file[i])
-        file_stats.append(s)
+    rejects, file_stats = _merge_rejects([m[1] for m in metas], dup_rejects, exact_dups,
+                                         [m[2] for m in metas], on_error)
     rejects = _finish_rejects(rejects)
     results = client.gather([client.submit(operator.getitem, f, 1, pure=False) for f in finished])
     sizes = client.gather([client.submit(len, p, pure=False) for p in parts])

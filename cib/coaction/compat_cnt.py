@@ -869,6 +869,22 @@ def _sorted_unique(x: np.ndarray) -> np.ndarray:
 
 
 @_jit
+def _nb_count_partner(v, u, e, r, mark, seen, cnt, lst):  # pragma: no cover - compiled
+    """Count partner ``v`` of user ``u`` once for entity ``e`` (see :func:`_nb_cnt_user`);
+    returns the new length of ``lst``."""
+    if v != u and mark[v] != e:
+        mark[v] = e
+        if seen[v] != u:
+            seen[v] = u
+            cnt[v] = 1
+            lst[r] = v
+            r += 1
+        else:
+            cnt[v] += 1
+    return r
+
+
+@_jit
 def _nb_cnt_user(u, skey, st, su, w, erow, eptr, uptr, mark, seen, cnt, lst):  # pragma: no cover
     """The partners of user ``u``: ``lst[:r]`` (unsorted) with ``cnt[v]`` = the number of distinct
     messages (entities) of ``u`` with a message of ``v != u`` on the same object within the
@@ -895,29 +911,11 @@ def _nb_cnt_user(u, skey, st, su, w, erow, eptr, uptr, mark, seen, cnt, lst):  #
             hi = tp + w
             q = p - 1
             while q >= 0 and skey[q] == g and st[q] >= lo:
-                v = su[q]
-                if v != u and mark[v] != e:
-                    mark[v] = e
-                    if seen[v] != u:
-                        seen[v] = u
-                        cnt[v] = 1
-                        lst[r] = v
-                        r += 1
-                    else:
-                        cnt[v] += 1
+                r = _nb_count_partner(su[q], u, e, r, mark, seen, cnt, lst)
                 q -= 1
             q = p + 1
             while q < n and skey[q] == g and st[q] <= hi:  # NaN times sort last: the scan stops
-                v = su[q]
-                if v != u and mark[v] != e:
-                    mark[v] = e
-                    if seen[v] != u:
-                        seen[v] = u
-                        cnt[v] = 1
-                        lst[r] = v
-                        r += 1
-                    else:
-                        cnt[v] += 1
+                r = _nb_count_partner(su[q], u, e, r, mark, seen, cnt, lst)
                 q += 1
         if live:
             self_w += 1

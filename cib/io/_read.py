@@ -226,6 +226,26 @@ def read_actions(
         bar.close()
 
 
+def _merge_rejects(frames: list[pd.DataFrame], dup_rejects: pd.DataFrame,
+                   exact_dups: np.ndarray, stats: list[dict],
+                   on_error: str) -> tuple[pd.DataFrame, list[dict]]:
+    """The rejects of every file (and of deduplication) in file and row order, and each file's
+    stats with its ``rejected`` and ``duplicates`` counts; with ``on_error="fail"``, the first
+    reject raises :class:`~cib.errors.InputError` naming its file, row and column."""
+    rejects = pd.concat([*frames, dup_rejects], ignore_index=True)
+    rejects = rejects.sort_values(["_file", "row"], kind="stable", ignore_index=True)
+    if on_error == "fail" and len(rejects):
+        first = rejects.iloc[0]
+        message = first["reason"] + (f": {first['value']!r}" if first["value"] else "")
+        raise InputError(message, file=first["source"], row=int(first["row"]),
+                         column=first["column"])
+    rej_per_file = np.bincount(rejects["_file"].to_numpy(dtype=np.int64), minlength=len(stats))
+    dup_per_file = np.bincount(exact_dups, minlength=len(stats))
+    file_stats = [dict(st, rejected=int(rej_per_file[i]), duplicates=int(dup_per_file[i]))
+                  for i, st in enumerate(stats)]
+    return rejects, file_stats
+
+
 def _read_all(files: list[tuple[Path, str]], stems: dict[str, str], sizes: list[int],
               fmt_name: str, mapping_dict: dict[str, str], on_error: str, bar: Progress
               ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
@@ -249,23 +269,8 @@ def _read_all(files: list[tuple[Path, str]], stems: dict[str, str], sizes: list[
     _release()
     drop, dup_rejects, exact_dups = _deduplicate(good, [d for _, d in files])
     _release()
-    rejects = pd.concat([p.rejects for p in parts] + [dup_rejects], ignore_index=True)
-    rejects = rejects.sort_values(["_file", "row"], kind="stable", ignore_index=True)
-
-    if on_error == "fail" and len(rejects):
-        first = rejects.iloc[0]
-        message = first["reason"] + (f": {first['value']!r}" if first["value"] else "")
-        raise InputError(message, file=first["source"], row=int(first["row"]),
-                         column=first["column"])
-
-    rej_per_file = np.bincount(rejects["_file"].to_numpy(dtype=np.int64), minlength=len(parts))
-    dup_per_file = np.bincount(exact_dups, minlength=len(parts))
-    file_stats = []
-    for i, p in enumerate(parts):
-        s = dict(p.stats)
-        s["rejected"] = int(rej_per_file[i])
-        s["duplicates"] = int(dup_per_file[i])
-        file_stats.append(s)
+    rejects, file_stats = _merge_rejects([p.rejects for p in parts], dup_rejects, exact_dups,
+                                         [p.stats for p in parts], on_error)
     rejects = _finish_rejects(rejects)
     if drop is None and len(good):  # nothing dropped: units nest, so the finest file's
         resolution = min(s["timestamp_resolution_s"] for s in file_stats if s["rows"] > s["rejected"])
