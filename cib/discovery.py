@@ -55,19 +55,6 @@ def _unique_rows(*cols: np.ndarray) -> np.ndarray:
     return rows[new]
 
 
-def _pair_events(c: _Coded, st: SortedTraces, u: np.ndarray, v: np.ndarray,
-                 i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Distinct events behind the co-actions ``(i, j)`` per pair ``(u, v)`` (codes, u < v)."""
-    ai, aj = c.account[i], c.account[j]
-    swap = ai > aj
-    pu, pv = np.where(swap, aj, ai), np.where(swap, ai, aj)
-    ku, kv = c.event_keys(c.group[i], np.where(swap, c.action[j], c.action[i]),
-                          np.where(swap, c.action[i], c.action[j]))
-    eu, ev, en = c.events(pu, pv, ku, kv)
-    n = max(c.n_accounts, 1)
-    return pd.Series(en, index=eu * n + ev).reindex(u * n + v).fillna(0).to_numpy(np.int64)
-
-
 class _TooMany(Exception):
     """The lenient graph of the observed data is larger than the caller allows."""
 
@@ -103,7 +90,7 @@ def _lenient(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip: np.nd
     if u.size == 0:
         return u, v, np.empty(0)
     i, j = st.select(pairs=(u, v), what="co-actions of the lenient graph")
-    obs = np.minimum(w, _pair_events(c, st, u, v, i, j))
+    obs = np.minimum(w, c.pair_events(i, j, u, v))
     _, _, logp = c.pvalues(u, v, obs, chance)
     ok = (obs > 0) & (logp <= np.log(lenient_p))
     return u[ok], v[ok], -logp[ok]

@@ -281,6 +281,24 @@ class _Coded(CodedTraces):
             return au, av
         return np.where(authored, -1 - ga, au), np.where(authored, -1, av)
 
+    def coaction_events(self, i: np.ndarray, j: np.ndarray):
+        """Per account pair ``(u, v)`` (codes, ``u < v``) with co-actions among the trace rows
+        ``(i, j)``: the distinct events behind them (:meth:`events` on :meth:`event_keys`)."""
+        ai, aj = self.account[i], self.account[j]
+        swap = ai > aj
+        au, av = self.event_keys(self.group[i], np.where(swap, self.action[j], self.action[i]),
+                                 np.where(swap, self.action[i], self.action[j]))
+        return self.events(np.where(swap, aj, ai), np.where(swap, ai, aj), au, av)
+
+    def pair_events(self, i: np.ndarray, j: np.ndarray, tu: np.ndarray,
+                    tv: np.ndarray) -> np.ndarray:
+        """:meth:`coaction_events` of the co-actions ``(i, j)`` for the pairs ``(tu, tv)``
+        (0 for a pair without any)."""
+        eu, ev, en = self.coaction_events(i, j)
+        n_acc = max(len(self.accounts), 1)
+        return pd.Series(en, index=eu * n_acc + ev).reindex(tu * n_acc + tv).fillna(0) \
+            .to_numpy(dtype=np.int64)
+
     @staticmethod
     def events(u: np.ndarray, v: np.ndarray, au: np.ndarray, av: np.ndarray):
         """Per account pair: the number of distinct action pairs behind its co-actions (or
@@ -361,20 +379,9 @@ class _Coded(CodedTraces):
             per_group = st.trace_partners()[0]
         i, j = st.select(pairs=(tu, tv), what="co-actions of tested edges") \
             if selected is None else selected
-        ai, aj = self.account[i], self.account[j]
-        swap = ai > aj
-        u = np.where(swap, aj, ai)
-        v = np.where(swap, ai, aj)
-        au = np.where(swap, self.action[j], self.action[i])
-        av = np.where(swap, self.action[i], self.action[j])
-        g = self.group[i]
-        removed = np.bincount(g, minlength=self.n_groups).astype(np.float64)
+        removed = np.bincount(self.group[i], minlength=self.n_groups).astype(np.float64)
         chance = self.chance(per_group, removed)
-        au, av = self.event_keys(g, au, av)
-        eu, ev, en = self.events(u, v, au, av)
-        n_acc = max(len(self.accounts), 1)
-        events = pd.Series(en, index=eu * n_acc + ev).reindex(tu * n_acc + tv).fillna(0) \
-            .to_numpy(dtype=np.int64)
+        events = self.pair_events(i, j, tu, tv)
         observed = events if weight is None else np.minimum(np.asarray(weight, np.int64), events)
         n_common, expected, logp = self.pvalues(tu, tv, observed, chance, fast=fast)
         return {"events": events, "n_common": n_common, "expected": expected,

@@ -17,7 +17,7 @@ from .coaction._kernel import DEFAULT_BUDGET_PAIRS
 from .coaction._engine import (BYTES_PER_SELECTED_PAIR, SortedTraces, coaction_frame,
                                parse_memory_budget)
 from .communities import METHODS, find_communities
-from .discovery import MAX_LENIENT_PAIRS, _pair_events, discover_groups
+from .discovery import MAX_LENIENT_PAIRS, discover_groups
 from .graph import threshold_edges, to_igraph, to_networkx
 from .nullmodel import _Coded, _significance, cluster_pvalues
 from ._stopwatch import stopwatch
@@ -751,7 +751,7 @@ def _add_group_edges(candidates: pd.DataFrame, traces: pd.DataFrame, coded: _Cod
         return out
     u = coded.account_codes(add["account_u"])
     v = coded.account_codes(add["account_v"])
-    ev = _pair_events(coded, st, u, v, i, j)
+    ev = coded.pair_events(i, j, u, v)
     obs = np.minimum(add["weight"].to_numpy(dtype=np.int64), ev)
     n_common, expected, logp = coded.pvalues(u, v, obs, chance)
     add["n_events"] = ev
