@@ -155,6 +155,34 @@ def test_russian_native_result_is_inside_coortweets_network():
     assert (sig["weight"] >= 3).all() and (sig["expected"] < 0.5).all()
 
 
+@pytest.mark.shared
+@pytest.mark.slow
+def test_russian_discovery_and_dask_engine():
+    """Group discovery at 60 s adds nothing here; the opt-in 10-minute pass finds one large
+    group of retweeters, nearly all inside CooRTweet's network; the Dask engine gives the same
+    clusters as the default one."""
+    path = shared_file("real", "coortweet", "russian_coord_tweets.csv.gz")
+    actions, rejects, stats = cib.read_actions(path, format="coortweet")
+    raw = pd.read_csv(path, dtype={"object_id": str, "account_id": str, "content_id": str})
+    ct = cib.run_coortweet(raw, window=60, min_participation=2).tables["edges"]
+    vertices = set(ct["from"]).union(ct["to"])
+    det = cib.detect(actions, window=60, n_null=20)
+    assert not det.groups["significant"].any()
+    long = cib.detect(actions, window=60, n_null=20, discovery_window="10m")
+    grp = long.clusters[long.clusters["found_by"] == "group"]
+    assert len(grp) >= 1 and grp["flagged"].all()
+    members = long.members.loc[long.members["cluster_id"].isin(grp["cluster_id"]), "account_id"]
+    assert members.isin(vertices).mean() >= 0.8
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster, \
+            Client(cluster) as client:
+        dd = cib.detect(actions, window=60, n_null=20, engine="dask", client=client)
+    pd.testing.assert_frame_equal(dd.clusters, det.clusters)
+    pd.testing.assert_frame_equal(dd.edges, det.edges)
+
+
 # ---------------------------------------------------------------------------------------------
 # Turkish astroturfing bots: timing only
 # ---------------------------------------------------------------------------------------------
