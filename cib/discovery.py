@@ -9,23 +9,31 @@ the group has made hundreds of co-actions among its members where chance gives a
 This stage finds such groups without a pair-level threshold, and calibrates what it finds on
 null data, since a community detection run on noise also finds "dense" groups:
 
-1. **Lenient graph.** Every pair of accounts that co-acted at least once, with the p-value of
-   its weight (capped at its distinct events, co-reposts of one author's posts counted once:
-   see :meth:`cib.nullmodel._Coded.set_authors`) against the per-object chances of the edge
-   test. Pairs with ``p <= lenient_p`` are kept, weighted by ``-log p``; accounts already in
-   flagged clusters are left out.
-2. **Communities** of the lenient graph (Leiden, modularity), of at least ``min_size``
-   accounts.
-3. **Group statistic.** A community's internal evidence ``T`` is the number of distinct events
-   (action pairs; one per author for co-reposts) behind the co-actions among its members; its
-   expectation ``mu`` is the mean of ``T`` for the same members over ``runs`` null runs
-   (:class:`cib.nullmodel.TimeSwapNull`: same accounts, objects and popularity, random
-   timing), and its log p-value the Poisson upper tail of ``T`` at ``mu``.
-4. **Calibration.** Steps 1 to 3 are repeated on each null run (the null run's communities,
-   their ``T`` in that run, ``mu`` from the other null runs), and a community's ``q_value`` is
-   the number of null communities per run with a log p-value at most its own over the number of
-   observed ones (made monotone): the false discovery rate of the whole procedure, selection
-   of the communities included. Groups with ``q_value <= fdr`` are reported.
+1. **Burst graph** (:func:`_burst_graph`). Every pair of accounts that co-acted within the
+   window, weighted by the sum over the objects they co-acted on of ``1 / (k - 1)``, ``k``
+   being the accounts that co-acted on that object (posts of one author count as one object,
+   see :meth:`cib.nullmodel._Coded.set_authors`): each account spreads one unit per object
+   over its co-actors, so the thousand readers of a breaking-news post are linked by 1/999
+   each, and the seven accounts of a push by 1/6. Accounts already in flagged clusters are
+   left out.
+2. **Communities** of the burst graph (Leiden, modularity), of at least ``min_size`` accounts.
+3. **Bursts.** A community's *bursts* are the objects on which its members co-acted far more
+   than the object's chance allows (Poisson tail of the co-acting member pairs at the chance
+   times the member pairs on the object, at most :data:`BURST_P`). Members that took part in
+   fewer than ``min_bursts`` of them are pruned and the bursts recounted, until stable.
+4. **Group statistic.** The burst count ``T`` against its expectation ``mu``: the mean burst
+   count of the same members over the ``runs`` null runs (:class:`cib.nullmodel.TimeSwapNull`:
+   same accounts, objects and popularity, each object's time profile given to another of its
+   popularity), and never less than :data:`BURST_P` times the objects two or more members acted
+   on. The log p-value is the Poisson upper tail of ``T`` at ``mu``. The null keeps who acted on
+   what, so a group that merely shares many objects, some of them bursty, bursts in the null
+   runs too; only bursts beyond that are evidence.
+5. **Calibration.** Steps 1 to 4 are repeated on each null run (its communities, their ``T``
+   in that run, ``mu`` from the other null runs), and a community's ``q_value`` is the number of
+   null communities per run with a log p-value at most its own over the number of observed ones
+   (made monotone): the false discovery rate of the whole procedure, selection of the
+   communities included. Beyond the most extreme null community, the null runs' tail is
+   extrapolated (:func:`_tail_floor`). Groups with ``q_value <= fdr`` are reported.
 """
 
 from __future__ import annotations
@@ -56,49 +64,57 @@ def _unique_rows(*cols: np.ndarray) -> np.ndarray:
 
 
 class _TooMany(Exception):
-    """The lenient graph of the observed data is larger than the caller allows."""
+    """The burst graph of the observed data is larger than the caller allows."""
 
 
-#: Default bound on the lenient graph's candidate pairs (see :func:`discover_groups`).
+#: Default bound on the co-actions the burst graph is built from (see :func:`discover_groups`).
 MAX_LENIENT_PAIRS = 1_000_000
 
 
-def _lenient(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip: np.ndarray,
-             lenient_p: float, max_pairs: int | None = None
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The lenient graph on the times of ``st``: pairs (u, v) and their ``-log p``. Without
-    ``chance``, the chances come from the co-actions on these times (no pair left out)."""
-    if chance is None:
-        chance = c.chance(st.trace_partners()[0], np.zeros(c.n_groups))
-    # `weighted` with the chances as object weights is a lower bound of each pair's expected
-    # weight (1 - (1 - c)^(n_u n_v) >= c): the pairs that cannot reach lenient_p even then are
-    # dropped before anything is materialised (viral objects make millions of such pairs)
-    e = st.edges(1, obj_weight=np.asarray(chance, dtype=np.float64))
-    u, v = e["u"].astype(np.int64), e["v"].astype(np.int64)
-    weight = e["weight"].astype(np.float64)
-    lam = np.maximum(e["weighted"], 1e-12)
-    keep = ~(skip[u] | skip[v])
-    # weight 1 (most pairs): P(X >= 1) = 1 - exp(-lam), no need for the general tail
-    one = weight <= 1
-    keep &= ~one | (lam <= -np.log1p(-lenient_p))
-    more = keep & ~one
-    if more.any():
-        keep[more] = _poisson_log_tail(weight[more], lam[more]) <= np.log(lenient_p)
-    if max_pairs is not None and int(keep.sum()) > max_pairs:
-        raise _TooMany(int(keep.sum()))
-    u, v, w = u[keep], v[keep], e["weight"][keep].astype(np.int64)
-    if u.size == 0:
-        return u, v, np.empty(0)
-    i, j = st.select(pairs=(u, v), what="co-actions of the lenient graph")
-    obs = np.minimum(w, c.pair_events(i, j, u, v))
-    _, _, logp = c.pvalues(u, v, obs, chance)
-    ok = (obs > 0) & (logp <= np.log(lenient_p))
-    return u[ok], v[ok], -logp[ok]
+def _object_keys(c: _Coded) -> np.ndarray:
+    """Per group code, the key discovery counts objects by: the author of the post reposted,
+    quoted or replied to (``n_groups + author``) when known, else the group itself."""
+    ga = c.group_author
+    return np.where(ga >= 0, c.n_groups + ga, np.arange(c.n_groups))
+
+
+def _burst_graph(c: _Coded, st: SortedTraces, skip: np.ndarray,
+                 max_coactions: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The account graph discovery looks for communities in: pairs (u, v) that co-acted within
+    the window of ``st``, weighted by ``sum over objects of 1 / (k - 1)``, ``k`` being the
+    accounts that co-acted on the object (a projection of the account x object co-action
+    graph in which every account spreads one unit per object over its co-actors).
+
+    A push by seven accounts links each of them to the six others with weight 1/6; a post that
+    a thousand readers repost within minutes links each of them to the others with weight
+    1/999: crowds weigh little, however many they are, and a small group that keeps turning up
+    together on objects nobody else acts on at the time weighs a lot, even when no two of its
+    members meet twice. Objects are counted per author (:func:`_object_keys`)."""
+    e = np.empty(0, np.int64)
+    per_group = st.trace_partners()[0]
+    if max_coactions is not None and float(per_group.sum()) > max_coactions:
+        raise _TooMany(round(float(per_group.sum())))
+    i, j = st.select(labels=np.where(skip, -1, 0).astype(np.int64),
+                     what="co-actions of the burst graph")
+    ai, aj = c.account[i], c.account[j]
+    keep = ai != aj
+    if not keep.any():
+        return e, e, np.empty(0)
+    ai, aj = ai[keep], aj[keep]
+    key = _object_keys(c)[c.group[i[keep]]]
+    kuv = _unique_rows(key, np.minimum(ai, aj), np.maximum(ai, aj))
+    ka = _unique_rows(np.r_[kuv[:, 0], kuv[:, 0]], np.r_[kuv[:, 1], kuv[:, 2]])
+    k_accounts = np.bincount(ka[:, 0])
+    w = 1.0 / np.maximum(k_accounts[kuv[:, 0]] - 1, 1)
+    n = max(c.n_accounts, 1)
+    pair, inv = np.unique(kuv[:, 1] * n + kuv[:, 2], return_inverse=True)
+    return pair // n, pair % n, np.bincount(inv, weights=w)
 
 
 def _communities(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, seed: int,
                  resolution: float, min_size: int) -> np.ndarray:
-    """Leiden (modularity) communities of the lenient graph: a label per account code, -1 for
+    """Leiden (modularity) communities of the burst graph: a label per account code, -1 for
     accounts outside communities of at least ``min_size``; labels 0, 1, ... by decreasing
     size, ties by smallest account code."""
     lab = np.full(n, -1, dtype=np.int64)
@@ -141,8 +157,7 @@ def _group_stats(c: _Coded, st: SortedTraces, lab: np.ndarray, k: int,
     if k == 0:
         return t, e, np.zeros(c.n_accounts, dtype=np.int64), (np.empty(0, np.int64),) * 2
     nk = c.n_groups + int(c.group_author.max()) + 2
-    ga = c.group_author
-    gkey = np.where(ga >= 0, c.n_groups + ga, np.arange(c.n_groups))
+    gkey = _object_keys(c)
     # members per (community, object): possible pairs and their expected co-actions
     m = lab[c.account] >= 0
     ca = np.unique(c.group[m].astype(np.int64) * c.n_accounts + c.account[m])
@@ -152,7 +167,7 @@ def _group_stats(c: _Coded, st: SortedTraces, lab: np.ndarray, k: int,
     possible = cnt * (cnt - 1) / 2.0
     exp = possible * chance[g]
     # co-acting member pairs per (community, object)
-    i, j = st.select(labels=lab, what="co-actions within lenient communities")
+    i, j = st.select(labels=lab, what="co-actions within discovered communities")
     ai, aj = c.account[i], c.account[j]
     pu, pv = np.minimum(ai, aj), np.maximum(ai, aj)
     pk = _unique_rows(c.group[i], pu, pv)
@@ -183,19 +198,19 @@ def _group_stats(c: _Coded, st: SortedTraces, lab: np.ndarray, k: int,
     return t, e, per_account, (c_k[burst], uk[burst] % nk)
 
 
-def _run(c: _Coded, st: SortedTraces, skip: np.ndarray, lenient_p: float, seed: int,
-         resolution: float, min_size: int, min_bursts: int, rounds: int = 4,
-         max_pairs: int | None = None) -> tuple:
-    """One pass of discovery on the times of ``st``: labels, then per community T, E and log p,
-    then per account the bursts of its community it took part in, and the bursts.
+def _run(c: _Coded, st: SortedTraces, skip: np.ndarray, seed: int, resolution: float,
+         min_size: int, min_bursts: int, rounds: int = 4, max_coactions: int | None = None
+         ) -> tuple:
+    """One pass of discovery on the times of ``st``: communities of the burst graph, then per
+    community its bursts ``T`` and ``E``, per account the bursts of its community it took part
+    in, and the bursts (community, object key).
 
     Members that took part in fewer than ``min_bursts`` of their community's bursts are pruned
     and the bursts recounted on the rest, until nothing changes (at most ``rounds`` times): a
     community only keeps accounts that repeatedly act in its bursts. Null runs are pruned the
     same way, so the calibration sees the same procedure."""
-    per_group = st.trace_partners()[0]
-    chance = c.chance(per_group, np.zeros(c.n_groups))
-    lab = _communities(c.n_accounts, *_lenient(c, st, chance, skip, lenient_p, max_pairs), seed,
+    chance = c.chance(st.trace_partners()[0], np.zeros(c.n_groups))
+    lab = _communities(c.n_accounts, *_burst_graph(c, st, skip, max_coactions), seed,
                        resolution, min_size)
     k = int(lab.max()) + 1 if lab.size else 0
     for _ in range(rounds):
@@ -208,12 +223,12 @@ def _run(c: _Coded, st: SortedTraces, skip: np.ndarray, lenient_p: float, seed: 
         lab = np.where((lab >= 0) & small[np.maximum(lab, 0)], -1, lab)
     else:
         t, e, per_account, bursts = _group_stats(c, st, lab, k, chance)
-    return lab, t, e, _poisson_log_tail(t, np.maximum(e, 1e-6)), per_account, bursts
+    return lab, t, e, per_account, bursts
 
 
-def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray, skip: np.ndarray, *,
-                    runs: int = 10, seed: int = 0, fdr: float = 0.05, lenient_p: float = 0.1,
-                    min_size: int = 3, min_bursts: int = 2, resolution: float = 1.0,
+def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip: np.ndarray,
+                    *, runs: int = 10, seed: int = 0, fdr: float = 0.05, min_size: int = 3,
+                    min_bursts: int = 2, resolution: float = 1.0,
                     max_pairs: int | None = MAX_LENIENT_PAIRS
                     ) -> tuple[np.ndarray, pd.DataFrame]:
     """Find groups of accounts whose co-actions together exceed chance (module docstring).
@@ -224,9 +239,9 @@ def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray, skip: np.nd
         The coded traces (with authors set, when known).
     st : SortedTraces
         The observed traces in engine order (its window and limits are used for the null runs).
-    chance : array of float
-        Per group code, the chance that two of its shares fall within the window (the edge
-        test's, see :meth:`cib.nullmodel._Coded.chance`).
+    chance : array of float or None
+        Unused (kept for callers): each run's bursts are judged against the per-object chances
+        of that run's own co-actions (:meth:`cib.nullmodel._Coded.chance`).
     skip : array of bool
         Per account code, accounts to leave out (already in flagged clusters).
     runs : int, default 10
@@ -234,14 +249,14 @@ def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray, skip: np.nd
     seed : int, default 0
     fdr : float, default 0.05
         Report communities with ``q_value <= fdr``.
-    lenient_p : float, default 0.1
-        Pairs with a p-value at most this enter the lenient graph.
-    max_pairs : int or None, default :data:`MAX_LENIENT_PAIRS`
-        When the observed lenient graph would have more candidate pairs than this, nothing is
-        discovered and ``table.attrs["skipped"]`` says why (None: no bound).
     min_size : int, default 3
+    min_bursts : int, default 2
+        Bursts of its community an account must take part in to stay in it.
     resolution : float, default 1.0
-        Modularity resolution of the lenient graph's communities.
+        Modularity resolution of the burst graph's communities.
+    max_pairs : int or None, default :data:`MAX_LENIENT_PAIRS`
+        When the observed data has more co-actions (trace pairs within the window) than this,
+        nothing is discovered and ``table.attrs["skipped"]`` says why (None: no bound).
 
     Returns
     -------
@@ -261,36 +276,51 @@ def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray, skip: np.nd
     if n == 0 or runs < 2:
         return none, empty
     skip = np.asarray(skip, dtype=bool)
+    args = (skip, seed, resolution, min_size, min_bursts)
     try:
-        lab, t_obs, e_obs, lp_obs, bursts, burst_keys = _run(c, st, skip, lenient_p, seed,
-                                                             resolution, min_size, min_bursts,
-                                                             max_pairs=max_pairs)
+        lab, t_obs, e_obs, bursts, burst_keys = _run(c, st, *args, max_coactions=max_pairs)
     except _TooMany as exc:
         empty.attrs["skipped"] = (
-            f"group discovery skipped: its lenient graph would have {exc.args[0]:,} candidate "
-            f"pairs (more than {max_pairs:,}); dense inputs make it slow. Pass a larger "
-            "discovery_max_pairs (--discovery-max-pairs) to run it anyway.")
+            f"group discovery skipped: the data has {exc.args[0]:,} co-actions (more than "
+            f"{max_pairs:,}); dense inputs make it slow. Pass a larger discovery_max_pairs "
+            "(--discovery-max-pairs) to run it anyway.")
         return none, empty
     k = t_obs.size
     if k == 0 or not (lab >= 0).any():
         return none, empty
     null = TimeSwapNull.from_coded(c)
     rng = np.random.default_rng([int(seed), 0x6772])
-    null_lp = []
+    limits = {"window_ns": st.window, "max_partners": st.max_partners,
+              "budget_pairs": st.budget, "max_selected": st.max_selected, "use_numba": st.numba}
+    times, found = [], []
     for _ in range(runs):
-        sn = SortedTraces(c, null.sample(rng), window_ns=st.window, max_partners=st.max_partners,
-                          budget_pairs=st.budget, max_selected=st.max_selected,
-                          use_numba=st.numba)
-        null_lp.append(_run(c, sn, skip, lenient_p, seed, resolution, min_size, min_bursts)[3])
+        times.append(null.sample(rng))
+        found.append(_run(c, SortedTraces(c, times[-1], **limits), *args)[:3])
+    # every community's expected bursts: its mean burst count over the null runs (the others,
+    # for a null run's own communities). The null keeps who acted on what and each object's
+    # time profile, so a group that merely shares many objects, some of them bursty, bursts in
+    # the null runs too; only bursts beyond that count as evidence.
+    mu_obs = np.zeros(k)
+    mu_null = [np.zeros(f[1].size) for f in found]
+    for r in range(runs):
+        sn = SortedTraces(c, times[r], **limits)
+        ch = c.chance(sn.trace_partners()[0], np.zeros(c.n_groups))
+        mu_obs += _group_stats(c, sn, lab, k, ch)[0]
+        for r2, (lab2, t2, _) in enumerate(found):
+            if r2 != r and t2.size and (lab2 >= 0).any():
+                mu_null[r2] += _group_stats(c, sn, lab2, t2.size, ch)[0]
+    del times
+    lp_obs = _poisson_log_tail(t_obs, np.maximum(np.maximum(mu_obs / runs, e_obs), 1e-6))
+    null_lp = [_poisson_log_tail(t2, np.maximum(np.maximum(mu / (runs - 1), e2), 1e-6))
+               for (_, t2, e2), mu in zip(found, mu_null)]
     pooled = np.sort(np.concatenate(null_lp)) if null_lp else np.empty(0)
     order = np.argsort(lp_obs, kind="mergesort")
     ls = lp_obs[order]
     n_obs = np.searchsorted(ls, ls, side="right").astype(np.float64)
-    # expected false groups at log p: what the null runs show, and never less than the null
-    # communities per run times p (a group beyond every null run still gets a finite rate)
-    per_run = pooled.size / runs
+    # expected false groups at log p: what the null runs show, and never less than their tail
+    # extrapolated (a group beyond every null run still gets an honest, finite rate)
     n_null = np.maximum(np.searchsorted(pooled, ls, side="right") / runs,
-                        max(per_run, 1.0) * np.exp(ls))
+                        _tail_floor(pooled, runs, ls))
     q_sorted = np.minimum.accumulate(np.minimum(1.0, n_null / n_obs)[::-1])[::-1]
     q = np.empty_like(q_sorted)
     q[order] = q_sorted
@@ -311,9 +341,37 @@ def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray, skip: np.nd
         n_members[comm] = int((labels == new[comm]).sum())
     table = pd.DataFrame({"group": new, "n_accounts": np.bincount(lab[lab >= 0], minlength=k),
                           "n_members": n_members, "bursts": t_obs.astype(np.int64),
-                          "expected": e_obs, "log10_p": lp_obs / np.log(10.0), "q_value": q,
-                          "significant": sig})
+                          "expected": np.maximum(mu_obs / runs, e_obs),
+                          "log10_p": lp_obs / np.log(10.0), "q_value": q, "significant": sig})
     return labels, table[DISCOVERY_COLUMNS]
+
+
+#: Null communities with a log p-value at most log(TAIL_P) form the tail that
+#: :func:`_tail_floor` extrapolates.
+TAIL_P = 0.05
+
+
+def _tail_floor(pooled: np.ndarray, runs: int, lp: np.ndarray) -> np.ndarray:
+    """Null communities per run expected at log p-values ``lp`` or below, extrapolated from the
+    null runs' tail (``pooled``: their sorted log p-values).
+
+    A community's log p-value is not calibrated: the communities are chosen for their
+    co-actions, so null runs reach p = 1e-5 several times per run. Beyond the most extreme null
+    community there is no count to go by; the null log p-values below ``log(TAIL_P)`` are taken
+    as exponential in their excess (the tail model of permutation tests): with ``N0`` of them
+    per run and a mean excess ``m``, ``N(x) = N0 exp((x - log TAIL_P) / m)``, never a thinner
+    tail than calibrated p-values give (``m >= 1``). Without a null tail, calibrated p-values
+    are assumed: the null communities per run times p."""
+    x0 = np.log(TAIL_P)
+    lp = np.asarray(lp, dtype=np.float64)
+    tail = pooled[pooled <= x0]
+    if tail.size < 2:
+        return max(pooled.size / max(runs, 1), 1.0) * np.exp(lp)
+    # the rate's unbiased estimate from an exponential sample, (n - 1) / sum of excesses
+    excess = float(np.sum(x0 - tail))
+    m = max(excess / (tail.size - 1), 1.0) if excess > 0 else 1.0
+    n0 = tail.size / runs
+    return np.where(lp <= x0, n0 * np.exp((lp - x0) / m), n0)
 
 
 def _expand(c: _Coded, st: SortedTraces, labels: np.ndarray, new: np.ndarray,
@@ -321,13 +379,12 @@ def _expand(c: _Coded, st: SortedTraces, labels: np.ndarray, new: np.ndarray,
             min_bursts: int) -> np.ndarray:
     """Add to each significant group the accounts outside every group that co-acted with its
     members in at least ``min_bursts`` of its bursts (members of a rotating network whose own
-    pairs were too weak to enter the lenient graph)."""
+    weak ties left them outside the community)."""
     comm, key = burst_keys
     if comm.size == 0 or not (labels >= 0).any():
         return labels
     out = labels.copy()
-    ga = c.group_author
-    gkey = np.where(ga >= 0, c.n_groups + ga, np.arange(c.n_groups))
+    gkey = _object_keys(c)
     free = (labels < 0) & ~skip
     for grp in np.unique(new[comm][new[comm] >= 0]):
         keys = key[new[comm] == grp]

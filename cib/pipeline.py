@@ -141,7 +141,7 @@ class Detection:
         significant ones are also rows of ``edges`` (kind ``timing``).
     groups : DataFrame
         Group discovery (:func:`cib.discovery.discover_groups`): one row per community of the
-        lenient graph, with its events, null mean, log10 p-value and calibrated ``q_value``;
+        burst graph, with its bursts, null mean, log10 p-value and calibrated ``q_value``;
         ``cluster_id`` is the cluster it became (-1 when not significant).
     """
 
@@ -444,9 +444,9 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         window and their co-actions (evidence, ``coactions.csv``) are those within it. A value
         not above ``window`` skips it.
     discovery_max_pairs : int or None, default 1,000,000
-        Group discovery is skipped (with a warning in the manifest and the summary) when its
-        lenient graph would have more candidate pairs than this: on dense inputs (millions of
-        weakly linked pairs) it would take far longer than everything else. None: no bound.
+        Group discovery is skipped (with a warning in the manifest and the summary) when the
+        data has more co-actions (pairs of shares of one object within the window) than this:
+        on dense inputs it would take far longer than everything else. None: no bound.
     rejects, input_stats : optional
         What :func:`cib.read_actions` returned, carried into the outputs and the manifest.
     engine : {"pandas", "dask"}, default "pandas"
