@@ -21,16 +21,15 @@ null data, since a community detection run on noise also finds "dense" groups:
    than the object's chance allows (Poisson tail of the co-acting member pairs at the chance
    times the member pairs on the object, at most :data:`BURST_P`). Members that took part in
    fewer than ``min_bursts`` of them are pruned and the bursts recounted, until stable.
-4. **Group statistic.** The burst count ``T`` against its expectation ``mu``: the mean burst
-   count of the same members over the ``runs`` null runs (:class:`cib.nullmodel.TimeSwapNull`:
-   same accounts, objects and popularity, each object's time profile given to another of its
-   popularity), and never less than :data:`BURST_P` times the objects two or more members acted
-   on. The log p-value is the Poisson upper tail of ``T`` at ``mu``. The null keeps who acted on
-   what, so a group that merely shares many objects, some of them bursty, bursts in the null
-   runs too; only bursts beyond that are evidence.
-5. **Calibration.** Steps 1 to 4 are repeated on each null run (its communities, their ``T``
-   in that run, ``mu`` from the other null runs), and a community's ``q_value`` is the number of
-   null communities per run with a log p-value at most its own over the number of observed ones
+4. **Group statistic.** The burst count ``T`` against its expectation ``E``, :data:`BURST_P`
+   times the objects two or more members acted on; the log p-value is the Poisson upper tail
+   of ``T`` at ``E``. It is not calibrated (the communities are chosen for their co-actions),
+   hence step 5.
+5. **Calibration.** Steps 1 to 4 are repeated on each null run
+   (:class:`cib.nullmodel.TimeSwapNull`: same accounts, objects and popularity, each object's
+   time profile given to another of its popularity; the objects flagged clusters co-acted on
+   give their profiles to none, see :func:`_organic_donors`), and a community's ``q_value`` is the number of null
+   communities per run with a log p-value at most its own over the number of observed ones
    (made monotone): the false discovery rate of the whole procedure, selection of the
    communities included. Beyond the most extreme null community, the null runs' tail is
    extrapolated (:func:`_tail_floor`). Groups with ``q_value <= fdr`` are reported.
@@ -42,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .coaction._engine import SortedTraces
-from .nullmodel import TimeSwapNull, _Coded, _poisson_log_tail
+from .nullmodel import TimeSwapNull, _Coded, _poisson_log_tail, _tail_floor
 
 __all__ = ["discover_groups", "DISCOVERY_COLUMNS"]
 
@@ -290,29 +289,15 @@ def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip
         return none, empty
     null = TimeSwapNull.from_coded(c)
     rng = np.random.default_rng([int(seed), 0x6772])
+    donors = _organic_donors(c, st, skip)
     limits = {"window_ns": st.window, "max_partners": st.max_partners,
               "budget_pairs": st.budget, "max_selected": st.max_selected, "use_numba": st.numba}
-    times, found = [], []
+    null_lp = []
     for _ in range(runs):
-        times.append(null.sample(rng))
-        found.append(_run(c, SortedTraces(c, times[-1], **limits), *args)[:3])
-    # every community's expected bursts: its mean burst count over the null runs (the others,
-    # for a null run's own communities). The null keeps who acted on what and each object's
-    # time profile, so a group that merely shares many objects, some of them bursty, bursts in
-    # the null runs too; only bursts beyond that count as evidence.
-    mu_obs = np.zeros(k)
-    mu_null = [np.zeros(f[1].size) for f in found]
-    for r in range(runs):
-        sn = SortedTraces(c, times[r], **limits)
-        ch = c.chance(sn.trace_partners()[0], np.zeros(c.n_groups))
-        mu_obs += _group_stats(c, sn, lab, k, ch)[0]
-        for r2, (lab2, t2, _) in enumerate(found):
-            if r2 != r and t2.size and (lab2 >= 0).any():
-                mu_null[r2] += _group_stats(c, sn, lab2, t2.size, ch)[0]
-    del times
-    lp_obs = _poisson_log_tail(t_obs, np.maximum(np.maximum(mu_obs / runs, e_obs), 1e-6))
-    null_lp = [_poisson_log_tail(t2, np.maximum(np.maximum(mu / (runs - 1), e2), 1e-6))
-               for (_, t2, e2), mu in zip(found, mu_null)]
+        sn = SortedTraces(c, null.sample(rng, donors=donors), **limits)
+        _, t2, e2 = _run(c, sn, *args)[:3]
+        null_lp.append(_poisson_log_tail(t2, np.maximum(e2, 1e-6)))
+    lp_obs = _poisson_log_tail(t_obs, np.maximum(e_obs, 1e-6))
     pooled = np.sort(np.concatenate(null_lp)) if null_lp else np.empty(0)
     order = np.argsort(lp_obs, kind="mergesort")
     ls = lp_obs[order]
@@ -341,37 +326,23 @@ def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip
         n_members[comm] = int((labels == new[comm]).sum())
     table = pd.DataFrame({"group": new, "n_accounts": np.bincount(lab[lab >= 0], minlength=k),
                           "n_members": n_members, "bursts": t_obs.astype(np.int64),
-                          "expected": np.maximum(mu_obs / runs, e_obs),
+                          "expected": e_obs,
                           "log10_p": lp_obs / np.log(10.0), "q_value": q, "significant": sig})
     return labels, table[DISCOVERY_COLUMNS]
 
 
-#: Null communities with a log p-value at most log(TAIL_P) form the tail that
-#: :func:`_tail_floor` extrapolates.
-TAIL_P = 0.05
-
-
-def _tail_floor(pooled: np.ndarray, runs: int, lp: np.ndarray) -> np.ndarray:
-    """Null communities per run expected at log p-values ``lp`` or below, extrapolated from the
-    null runs' tail (``pooled``: their sorted log p-values).
-
-    A community's log p-value is not calibrated: the communities are chosen for their
-    co-actions, so null runs reach p = 1e-5 several times per run. Beyond the most extreme null
-    community there is no count to go by; the null log p-values below ``log(TAIL_P)`` are taken
-    as exponential in their excess (the tail model of permutation tests): with ``N0`` of them
-    per run and a mean excess ``m``, ``N(x) = N0 exp((x - log TAIL_P) / m)``, never a thinner
-    tail than calibrated p-values give (``m >= 1``). Without a null tail, calibrated p-values
-    are assumed: the null communities per run times p."""
-    x0 = np.log(TAIL_P)
-    lp = np.asarray(lp, dtype=np.float64)
-    tail = pooled[pooled <= x0]
-    if tail.size < 2:
-        return max(pooled.size / max(runs, 1), 1.0) * np.exp(lp)
-    # the rate's unbiased estimate from an exponential sample, (n - 1) / sum of excesses
-    excess = float(np.sum(x0 - tail))
-    m = max(excess / (tail.size - 1), 1.0) if excess > 0 else 1.0
-    n0 = tail.size / runs
-    return np.where(lp <= x0, n0 * np.exp((lp - x0) / m), n0)
+def _organic_donors(c: _Coded, st: SortedTraces, skip: np.ndarray) -> np.ndarray | None:
+    """Per group code, whether the null runs may give its time profile to other objects: not
+    when two accounts of flagged clusters (``skip``) co-acted on it. A push's burst is what
+    coordination made; handed to an object of the same popularity in a null run, it makes that
+    object's sharers co-act as if they were a group, and hides real groups behind it."""
+    if not skip.any():
+        return None
+    i, _ = st.select(labels=np.where(skip, 0, -1).astype(np.int64),
+                     what="co-actions within flagged clusters")
+    ok = np.ones(c.n_groups, dtype=bool)
+    ok[c.group[i]] = False
+    return ok
 
 
 def _expand(c: _Coded, st: SortedTraces, labels: np.ndarray, new: np.ndarray,

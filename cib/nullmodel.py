@@ -626,16 +626,37 @@ class TimeSwapNull:
             self._plans[key] = (order.astype(np.int64), gstart, rows.size)
         return self._plans[key]
 
-    def sample(self, rng: np.random.Generator, subset: np.ndarray | None = None) -> np.ndarray:
+    def sample(self, rng: np.random.Generator, subset: np.ndarray | None = None,
+               donors: np.ndarray | None = None) -> np.ndarray:
         """Null times (int64 ns) for the traces (or the boolean ``subset`` of them).
 
         Each object draws a donor of its popularity bin; its traces get donor times without
         replacement (a partial Fisher-Yates shuffle of the donor's times) where the donor has
         enough, with replacement otherwise. One uniform number per trace drives the draw, so the
-        compiled and the plain-Python kernel give identical times."""
+        compiled and the plain-Python kernel give identical times.
+
+        ``donors`` (bool per group code) restricts the donors: each object draws one of the
+        allowed objects of its bin at random (with replacement); bins without any keep the
+        plain exchange. Used to keep time profiles that coordination made (the objects of
+        flagged clusters) out of a null run."""
         shuffled = _nb_shuffle_segments(self._by_bin, self._bin_start, rng.random(self.n_groups))
         donor = np.empty(self.n_groups, dtype=np.int64)
         donor[self._by_bin] = shuffled
+        if donors is not None and self.n_groups:
+            pick = rng.random(self.n_groups)
+            nb = self._bin_start.size - 1
+            bin_sorted = np.repeat(np.arange(nb), np.diff(self._bin_start))
+            ok = np.asarray(donors, dtype=bool)[self._by_bin]
+            allowed, allowed_bin = self._by_bin[ok], bin_sorted[ok]
+            cnt = np.bincount(allowed_bin, minlength=nb)
+            first = np.concatenate(([0], np.cumsum(cnt)[:-1]))
+            bin_of = np.empty(self.n_groups, dtype=np.int64)
+            bin_of[self._by_bin] = bin_sorted
+            c = cnt[bin_of]
+            has = c > 0
+            k = np.minimum((pick * c).astype(np.int64), np.maximum(c - 1, 0))
+            donor = np.where(has, allowed[np.minimum(first[bin_of] + k, max(allowed.size - 1, 0))]
+                             if allowed.size else donor, donor)
         order, gstart, n = self._plan(subset)
         u = rng.random(n)
         pos = _nb_null_positions(gstart, self.size[donor].astype(np.int64), u,
@@ -776,3 +797,138 @@ def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str
     out["null_mean"] = runs.mean(axis=0) if n_null else 0.0
     out["p_value"] = (1.0 + (runs >= observed).sum(axis=0)) / (1.0 + n_null)
     return (out, runs) if return_null else out
+
+
+#: Null findings with a log p-value at most log(TAIL_P) form the tail that
+#: :func:`_tail_floor` extrapolates.
+TAIL_P = 0.05
+
+
+def _tail_floor(pooled: np.ndarray, runs: int, lp: np.ndarray) -> np.ndarray:
+    """Null findings per run expected at log p-values ``lp`` or below, extrapolated from the
+    null runs' tail (``pooled``: their sorted log p-values).
+
+    The log p-value of a finding chosen from the data (a discovered community, a cluster of
+    significant edges) is not calibrated: null runs reach p = 1e-5 several times per run.
+    Beyond the most extreme null finding there is no count to go by; the null log p-values
+    below ``log(TAIL_P)`` are taken
+    as exponential in their excess (the tail model of permutation tests): with ``N0`` of them
+    per run and a mean excess ``m``, ``N(x) = N0 exp((x - log TAIL_P) / m)``, never a thinner
+    tail than calibrated p-values give (``m >= 1``). Without a null tail, calibrated p-values
+    are assumed: the null communities per run times p."""
+    x0 = np.log(TAIL_P)
+    lp = np.asarray(lp, dtype=np.float64)
+    tail = pooled[pooled <= x0]
+    if tail.size < 2:
+        return max(pooled.size / max(runs, 1), 1.0) * np.exp(lp)
+    # the rate's unbiased estimate from an exponential sample, (n - 1) / sum of excesses
+    excess = float(np.sum(x0 - tail))
+    m = max(excess / (tail.size - 1), 1.0) if excess > 0 else 1.0
+    n0 = tail.size / runs
+    return np.where(lp <= x0, n0 * np.exp((lp - x0) / m), n0)
+
+
+
+
+def cluster_qvalues(labels: pd.Series, graph_edges: pd.DataFrame, candidates: pd.DataFrame,
+                    timing_pairs: pd.DataFrame | None = None, *, min_weight: float = 2,
+                    edge_fdr: float = 0.01, exclude=()) -> pd.Series:
+    """The false discovery rate of the clusters that hang on single edges, the selection of
+    their members from the data included.
+
+    A cluster's fixed-membership test (:func:`cluster_pvalues`) does not know its members were
+    chosen because they co-act: a pair of organic accounts whose one edge passed the edge test
+    by chance is, as a cluster, beyond every null run. The edge false discovery rate bounds the
+    share of false *edges*; a false edge, though, makes a whole false cluster (a lone pair, or
+    a pair hanging on an account that is in another false pair), while a true cluster holds
+    dozens of edges. Clusters whose significant edges form a *tree* (as many edges as accounts
+    minus one: each edge needed to hold them together) are what false edges make; a cycle
+    needs three or more false edges among the same accounts. For the tree clusters:
+
+    - a cluster's *strength* is its strongest internal significant edge, as the number of
+      false edges at least that strong expected per null run: ``q_value x rank`` of the edge
+      among the tested pairs (co-action edges, and timing pairs by their own test); every
+      false tree cluster holds at least one false edge at least as weak as its strongest;
+    - its q-value is that number over the tree clusters at least as strong (made monotone, at
+      most 1).
+
+    Clusters with a cycle of significant edges, and ``exclude``, get NaN.
+
+    Parameters
+    ----------
+    labels : Series
+        Cluster label per ``account_id`` (< 0: none).
+    graph_edges : DataFrame
+        The edges of the account graph (``account_u``, ``account_v``, ``q_value``, and
+        ``timing_q_value`` when timing ran).
+    candidates : DataFrame
+        Every tested co-action pair: ``account_u``, ``account_v``, ``weight``, ``log10_p``,
+        ``q_value``.
+    timing_pairs : DataFrame, optional
+        Every pair tested for timing similarity (``account_u``, ``account_v``, ``p_value``,
+        ``q_value``, see :func:`cib.timing.timing_edges`).
+    min_weight, edge_fdr : float
+        The edge test's: pairs below ``min_weight`` were not tested; an edge is significant at
+        ``q_value <= edge_fdr``.
+    exclude : iterable of int
+        Cluster ids not built from edges (discovered groups).
+
+    Returns
+    -------
+    Series
+        q-value per cluster id (index: the labels >= 0).
+
+    Examples
+    --------
+    Two lone pairs: one with an overwhelming edge, one whose edge barely passed (4 false edges
+    that strong per null run, among 500 significant ones)
+
+    >>> import pandas as pd
+    >>> labels = pd.Series([0, 0, 1, 1], index=["a", "b", "c", "d"])
+    >>> cand = pd.DataFrame({"account_u": ["a", "c"] + ["x"] * 498,
+    ...                      "account_v": ["b", "d"] + [f"y{i}" for i in range(498)],
+    ...                      "weight": 3, "log10_p": [-30.0, -2.5] + [-5.0] * 498,
+    ...                      "q_value": [1e-25, 0.008] + [1e-4] * 498})
+    >>> cluster_qvalues(labels, cand.iloc[:2], cand).round(3).tolist()
+    [0.0, 1.0]
+    """
+    lab = labels[labels >= 0]
+    ids = np.sort(pd.unique(lab.to_numpy(dtype=np.int64)))
+    out = pd.Series(np.nan, index=pd.Index(ids, name="cluster_id"), dtype="float64")
+    e = graph_edges
+    if not len(ids) or e.empty:
+        return out
+
+    def false_at(frame: pd.DataFrame, p: str) -> pd.Series:
+        """Per significant pair, the false edges at least as strong per null run."""
+        x = frame[p].to_numpy(dtype=np.float64)
+        n0 = frame["q_value"].to_numpy(dtype=np.float64) * np.searchsorted(np.sort(x), x, "right")
+        sig = frame["q_value"].to_numpy() <= edge_fdr
+        key = (frame["account_u"].astype(str) + "\0" + frame["account_v"].astype(str))[sig]
+        s = pd.Series(n0[sig], index=key.to_numpy())
+        return s[~s.index.duplicated()]
+
+    co = false_at(candidates[candidates["weight"] >= min_weight], "log10_p")
+    tm = false_at(timing_pairs, "p_value") if timing_pairs is not None and len(timing_pairs) \
+        else pd.Series(dtype="float64")
+    cu, cv = e["account_u"].map(lab), e["account_v"].map(lab)
+    inside = (cu.notna() & (cu == cv)).to_numpy()
+    if not inside.any():
+        return out
+    ek = (e["account_u"].astype(str) + "\0" + e["account_v"].astype(str))[inside].to_numpy()
+    strength = np.fmin(co.reindex(ek).to_numpy(dtype=np.float64),
+                       tm.reindex(ek).to_numpy(dtype=np.float64))
+    per = pd.DataFrame({"c": cu[inside].astype(np.int64).to_numpy(), "s": strength}) \
+        .groupby("c")["s"].agg(["min", "size"])
+    size = lab.value_counts()
+    tree = (per["size"] == per.index.map(size) - 1) & per["min"].notna() \
+        & ~per.index.isin(list(exclude))
+    per = per.loc[tree, "min"]
+    if per.empty:
+        return out
+    order = np.argsort(per.to_numpy(), kind="mergesort")
+    x = per.to_numpy()[order]
+    rank = np.searchsorted(x, x, side="right").astype(np.float64)
+    q = np.minimum.accumulate(np.minimum(1.0, x / rank)[::-1])[::-1]
+    out.loc[per.index.to_numpy()[order]] = q
+    return out

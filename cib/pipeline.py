@@ -19,7 +19,7 @@ from .coaction._engine import (BYTES_PER_SELECTED_PAIR, SortedTraces, coaction_f
 from .communities import METHODS, find_communities
 from .discovery import MAX_LENIENT_PAIRS, discover_groups
 from .graph import threshold_edges, to_igraph, to_networkx
-from .nullmodel import _Coded, _significance, cluster_pvalues
+from .nullmodel import _Coded, _significance, cluster_pvalues, cluster_qvalues
 from ._stopwatch import stopwatch
 from .params import check_choice, check_number, parse_duration, parse_kinds
 from .schema import validate_actions
@@ -570,7 +570,19 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                                         bin_s=timing_bin, n_null=n_null, seed=seed)
         return pv
 
-    pv = cluster_p(labels)
+    def cluster_q(pv: pd.DataFrame, labels: pd.Series, graph_edges: pd.DataFrame,
+                  groups_q: pd.Series | None = None) -> pd.DataFrame:
+        # the rate of false clusters at least as strong (selection of the members included);
+        # a discovered group has its own (its calibrated false discovery rate)
+        found = [] if groups_q is None else list(groups_q.index)
+        q = pv["cluster_id"].map(cluster_qvalues(
+            labels, graph_edges, candidates, t_edges if timing else None,
+            min_weight=min_weight, edge_fdr=edge_fdr, exclude=found))
+        if groups_q is not None:
+            q = q.where(~pv["cluster_id"].isin(found), pv["cluster_id"].map(groups_q))
+        return pv.assign(q_value=q.astype("float64"))
+
+    pv = cluster_q(cluster_p(labels), labels, graph_edges)
     lap("nullmodel")
     groups = None
     long_ids: set = set()
@@ -579,7 +591,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         removed = np.bincount(coded.group[sel[0]], minlength=coded.n_groups).astype(np.float64)
         chance = coded.chance(per_group, removed)
         skip = np.zeros(coded.n_accounts, dtype=bool)
-        flagged_ids = set(pv.loc[pv["p_value"] <= alpha, "cluster_id"].tolist())
+        flagged_ids = set(pv.loc[(pv["p_value"] <= alpha) & ~(pv["q_value"] > alpha),
+                                 "cluster_id"].tolist())
         in_flagged = labels[labels.isin(flagged_ids)]
         if len(in_flagged):
             codes = coded.account_codes(in_flagged.index)
@@ -625,7 +638,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
             # and it weighs co-actions, where discovery counts bursts
             pv = pv.set_index("cluster_id")
             pv.loc[gq.index, "p_value"] = gq["q_value"].to_numpy()
-            pv = pv.reset_index()
+            pv = cluster_q(pv.reset_index(), labels, graph_edges, gq["q_value"])
         lap("discovery")
     # the co-actions between members of the same cluster: the evidence
     lab = np.full(coded.n_accounts, -1, dtype=np.int64)

@@ -67,7 +67,7 @@ COMBINED_EDGE_COLUMNS = ["account_u", "account_v", "weight", "weighted", "n_pair
 MEMBER_COLUMNS = ["account_id", "cluster_id", "degree", "strength", "n_traces", "n_coacting_traces",
                   "coordination_ratio", "self_repeats", "in_flagged"]
 
-CLUSTER_COLUMNS = ["cluster_id", "rank", "score", "p_value", "flagged", "n_accounts", "n_edges",
+CLUSTER_COLUMNS = ["cluster_id", "rank", "score", "p_value", "q_value", "flagged", "n_accounts", "n_edges",
                    "density", "total_weight", "weighted", "median_delay_s", "kinds", "n_objects",
                    "first_time", "last_time", "timing_similarity", "text_similarity",
                    "coordination_ratio", "stable_id", "found_by"]

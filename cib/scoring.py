@@ -134,7 +134,8 @@ def cluster_table(labels: pd.Series, graph_edges: pd.DataFrame, intra: pd.DataFr
                   cluster_window: dict | None = None) -> pd.DataFrame:
     """CLUSTERS: one row per community of at least two accounts, ranked by score.
 
-    ``flagged`` is true when ``p_value <= alpha``. ``found_by`` is ``"group"`` for the cluster
+    ``flagged`` is true when ``p_value <= alpha`` and ``q_value <= alpha`` (``pvalues`` gives
+    both per cluster; a missing or NaN ``q_value``, no calibration, does not count). ``found_by`` is ``"group"`` for the cluster
     ids in ``groups`` (found by :mod:`cib.discovery`), ``"edges"`` otherwise; a group found at
     a longer window (``cluster_window``: cluster id -> seconds) measures its synchrony against
     that window. See the module docstring for the score.
@@ -184,9 +185,11 @@ def cluster_table(labels: pd.Series, graph_edges: pd.DataFrame, intra: pd.DataFr
     out["timing_similarity"] = out["cluster_id"].map(
         _timing_similarity(traces, labels, bin_s=max(window, 1.0))).astype(float)
     out["text_similarity"] = out["cluster_id"].map(_text_similarity(traces, labels)).astype(float)
-    pv = pvalues.set_index("cluster_id")["p_value"]
-    out["p_value"] = out["cluster_id"].map(pv).fillna(1.0).astype(float)
-    out["flagged"] = (out["p_value"] <= alpha).to_numpy(dtype=bool)
+    pv = pvalues.set_index("cluster_id")
+    out["p_value"] = out["cluster_id"].map(pv["p_value"]).fillna(1.0).astype(float)
+    qv = pv["q_value"] if "q_value" in pv.columns else pv["p_value"] * np.nan
+    out["q_value"] = out["cluster_id"].map(qv).astype(float)
+    out["flagged"] = ((out["p_value"] <= alpha) & ~(out["q_value"] > alpha)).to_numpy(dtype=bool)
     # groups found at a longer window (cluster_window) are scored against their own window
     win = out["cluster_id"].map(cluster_window or {}).fillna(window).astype(float).clip(lower=1.0)
     sync = 1.0 - out["median_delay_s"].astype(float).clip(lower=0.0) / (2.0 * win)
@@ -247,7 +250,7 @@ def evidence_table(intra: pd.DataFrame, actions: pd.DataFrame | None = None) -> 
 
 def _empty_clusters() -> pd.DataFrame:
     dt = {"cluster_id": "int64", "rank": "int64", "score": "float64", "p_value": "float64",
-          "flagged": "bool", "n_accounts": "int64", "n_edges": "int64", "density": "float64",
+          "q_value": "float64", "flagged": "bool", "n_accounts": "int64", "n_edges": "int64", "density": "float64",
           "total_weight": "int64", "weighted": "float64", "median_delay_s": "float64",
           "n_objects": "int64", "first_time": UTC_NS, "last_time": UTC_NS,
           "timing_similarity": "float64", "text_similarity": "float64",
