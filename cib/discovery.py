@@ -77,6 +77,10 @@ def _object_keys(c: _Coded) -> np.ndarray:
     return np.where(ga >= 0, c.n_groups + ga, np.arange(c.n_groups))
 
 
+#: Objects on which more accounts co-acted are left out of the burst graph.
+MAX_BURST_ACCOUNTS = 100
+
+
 def _burst_graph(c: _Coded, st: SortedTraces, skip: np.ndarray,
                  max_coactions: int | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -89,7 +93,9 @@ def _burst_graph(c: _Coded, st: SortedTraces, skip: np.ndarray,
     a thousand readers repost within minutes links each of them to the others with weight
     1/999: crowds weigh little, however many they are, and a small group that keeps turning up
     together on objects nobody else acts on at the time weighs a lot, even when no two of its
-    members meet twice. Objects are counted per author (:func:`_object_keys`)."""
+    members meet twice. Objects are counted per author (:func:`_object_keys`); those on which
+    more than :data:`MAX_BURST_ACCOUNTS` accounts co-acted are left out (a crowd: at most 1/100
+    per pair, and ``k^2 / 2`` pairs)."""
     e = np.empty(0, np.int64)
     per_group = st.trace_partners()[0]
     if max_coactions is not None and float(per_group.sum()) > max_coactions:
@@ -105,6 +111,8 @@ def _burst_graph(c: _Coded, st: SortedTraces, skip: np.ndarray,
     kuv = _unique_rows(key, np.minimum(ai, aj), np.maximum(ai, aj))
     ka = _unique_rows(np.r_[kuv[:, 0], kuv[:, 0]], np.r_[kuv[:, 1], kuv[:, 2]])
     k_accounts = np.bincount(ka[:, 0])
+    # crowds: 1/(k - 1) per pair is next to nothing, and k^2 / 2 pairs is a lot
+    kuv = kuv[k_accounts[kuv[:, 0]] <= MAX_BURST_ACCOUNTS]
     w = 1.0 / np.maximum(k_accounts[kuv[:, 0]] - 1, 1)
     n = max(c.n_accounts, 1)
     pair, inv = np.unique(kuv[:, 1] * n + kuv[:, 2], return_inverse=True)

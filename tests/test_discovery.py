@@ -214,3 +214,42 @@ def test_discovery_is_skipped_with_a_warning_beyond_its_bound(rotating, tmp_path
                                     "20", "--discovery-max-pairs", "1"])
     assert res.exit_code == 0, res.output
     assert "group discovery skipped" in res.output
+
+
+def test_burst_graph_weighs_pushes_and_leaves_crowds_out():
+    """The burst graph: 1/(k-1) per object for the k accounts that co-acted on it; a crowd of
+    more than MAX_BURST_ACCOUNTS adds nothing (and costs no pairs)."""
+    from cib.discovery import MAX_BURST_ACCOUNTS, _burst_graph
+
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    rows = []
+    crowd = [f"c{i:03d}" for i in range(MAX_BURST_ACCOUNTS + 20)]
+    for i, acc in enumerate(crowd):  # a viral URL, everyone within a minute
+        rows.append((f"v{i}", acc, t0 + pd.Timedelta(seconds=i % 50), "https://news.example/a"))
+    group = ["g1", "g2", "g3", "g4", "g5"]
+    for k in range(3):  # three pushes of five accounts within 20 s
+        for j, acc in enumerate(group):
+            rows.append((f"p{k}{j}", acc, t0 + pd.Timedelta(hours=k + 1, seconds=4 * j),
+                         f"https://push.example/{k}"))
+    rows.append(("x", "g1", t0 + pd.Timedelta(seconds=3), "https://news.example/a"))
+    df = pd.DataFrame(rows, columns=["action_id", "account_id", "timestamp", "url"])
+    n = len(df)
+    actions = pd.DataFrame({
+        "action_id": df["action_id"], "account_id": df["account_id"],
+        "timestamp": df["timestamp"].astype("datetime64[ns, UTC]"),
+        "action_type": pd.Categorical(["post"] * n, categories=["post", "repost", "reply", "quote"]),
+        "parent_id": None, "text": None, "urls": [[u] for u in df["url"]],
+        "hashtags": [[] for _ in range(n)], "mentions": [[] for _ in range(n)],
+        "media": [[] for _ in range(n)], "platform": "test"})
+    c = _Coded(build_traces(actions, kinds=["url"]))
+    st = SortedTraces(c, window_ns=60 * 10**9)
+    u, v, w = _burst_graph(c, st, np.zeros(c.n_accounts, dtype=bool))
+    ids = c.accounts
+    got = {(ids[a], ids[b]): round(x, 6) for a, b, x in zip(u, v, w)}
+    pairs = [(a, b) for i, a in enumerate(group) for b in group[i + 1:]]
+    assert got == {p: 0.75 for p in pairs}  # 3 pushes x 1/(5 - 1); the crowd left out
+    # skipped accounts are left out
+    skip = np.isin(ids, ["g1"])
+    u, v, w = _burst_graph(c, st, skip)
+    assert not np.isin(ids[np.r_[u, v]], ["g1"]).any() and len(u) == 6
+    assert np.allclose(w, 3 / 3)
