@@ -357,13 +357,18 @@ def _expand(c: _Coded, st: SortedTraces, labels: np.ndarray, new: np.ndarray,
             burst_keys: tuple[np.ndarray, np.ndarray], skip: np.ndarray,
             min_bursts: int) -> np.ndarray:
     """Add to each significant group the accounts outside every group that co-acted with its
-    members in at least ``min_bursts`` of its bursts (members of a rotating network whose own
-    weak ties left them outside the community)."""
+    members in at least ``min_bursts`` of its bursts, mostly with members (members of a
+    rotating network whose own weak ties left them outside the community), or in one burst with
+    at least three members and no one else, on an object mostly shared by members (a member
+    that joined a single push of the group's own post or page)."""
     comm, key = burst_keys
     if comm.size == 0 or not (labels >= 0).any():
         return labels
     out = labels.copy()
     gkey = _object_keys(c)
+    n_keys = int(gkey.max()) + 1
+    key_acc = _unique_rows(gkey[c.group], c.account)      # who ever acted on each key
+    sharers = np.bincount(key_acc[:, 0], minlength=n_keys)
     free = (labels < 0) & ~skip
     for grp in np.unique(new[comm][new[comm] >= 0]):
         keys = key[new[comm] == grp]
@@ -395,6 +400,23 @@ def _expand(c: _Coded, st: SortedTraces, labels: np.ndarray, new: np.ndarray,
         n_member_partners = np.bincount(pairs[:, 0], weights=members[pairs[:, 1]],
                                         minlength=c.n_accounts)
         join = free & (counts >= min_bursts) & (2 * n_member_partners >= n_partners)
+        # or, in one of its bursts, it acted with at least three members and nobody else, on an
+        # object most of whose sharers (at any time) are members: the group's own post or page
+        # (not a popular post the group amplified, which a crowd shares too)
+        trip = _unique_rows(np.r_[ai, aj], gkey[np.r_[g, g]], np.r_[aj, ai])
+        trip = trip[~members[trip[:, 0]]]
+        ok_rows = _unique_rows(trip[:, 0], trip[:, 1])
+        if ok_rows.size:
+            idx = np.searchsorted(ok_rows[:, 0] * n_keys + ok_rows[:, 1],
+                                  trip[:, 0] * n_keys + trip[:, 1])
+            mp = np.bincount(idx, weights=members[trip[:, 2]], minlength=ok_rows.shape[0])
+            op = np.bincount(idx, weights=~members[trip[:, 2]], minlength=ok_rows.shape[0])
+            msharers = np.bincount(key_acc[:, 0], weights=members[key_acc[:, 1]],
+                                   minlength=n_keys)
+            own = 2 * msharers[ok_rows[:, 1]] >= sharers[ok_rows[:, 1]]
+            hit = np.zeros(c.n_accounts, dtype=bool)
+            hit[ok_rows[(mp >= 3) & (op == 0) & own, 0]] = True
+            join |= free & hit
         out[join] = grp
         free &= ~join
     return out

@@ -232,15 +232,7 @@ def test_burst_graph_weighs_pushes_and_leaves_crowds_out():
             rows.append((f"p{k}{j}", acc, t0 + pd.Timedelta(hours=k + 1, seconds=4 * j),
                          f"https://push.example/{k}"))
     rows.append(("x", "g1", t0 + pd.Timedelta(seconds=3), "https://news.example/a"))
-    df = pd.DataFrame(rows, columns=["action_id", "account_id", "timestamp", "url"])
-    n = len(df)
-    actions = pd.DataFrame({
-        "action_id": df["action_id"], "account_id": df["account_id"],
-        "timestamp": df["timestamp"].astype("datetime64[ns, UTC]"),
-        "action_type": pd.Categorical(["post"] * n, categories=["post", "repost", "reply", "quote"]),
-        "parent_id": None, "text": None, "urls": [[u] for u in df["url"]],
-        "hashtags": [[] for _ in range(n)], "mentions": [[] for _ in range(n)],
-        "media": [[] for _ in range(n)], "platform": "test"})
+    actions = _url_actions(rows)
     c = _Coded(build_traces(actions, kinds=["url"]))
     st = SortedTraces(c, window_ns=60 * 10**9)
     u, v, w = _burst_graph(c, st, np.zeros(c.n_accounts, dtype=bool))
@@ -253,3 +245,42 @@ def test_burst_graph_weighs_pushes_and_leaves_crowds_out():
     u, v, w = _burst_graph(c, st, skip)
     assert not np.isin(ids[np.r_[u, v]], ["g1"]).any() and len(u) == 6
     assert np.allclose(w, 3 / 3)
+
+
+def _url_actions(rows: list[tuple]) -> pd.DataFrame:
+    """ACTIONS of posts with one URL each, from (action_id, account_id, timestamp, url)."""
+    df = pd.DataFrame(rows, columns=["action_id", "account_id", "timestamp", "url"])
+    n = len(df)
+    return pd.DataFrame({
+        "action_id": df["action_id"], "account_id": df["account_id"],
+        "timestamp": df["timestamp"].astype("datetime64[ns, UTC]"),
+        "action_type": pd.Categorical(["post"] * n, categories=["post", "repost", "reply", "quote"]),
+        "parent_id": None, "text": None, "urls": [[u] for u in df["url"]],
+        "hashtags": [[] for _ in range(n)], "mentions": [[] for _ in range(n)],
+        "media": [[] for _ in range(n)], "platform": "test"})
+
+
+def test_a_member_of_one_push_joins_only_on_the_groups_own_object():
+    """_expand: an account that acted in one burst with three or more members and no one else
+    joins, when the object is the group's own (most of its sharers are members); not on a
+    popular object the group amplified, nor when others acted with it."""
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    sec = lambda s: t0 + pd.Timedelta(seconds=s)  # noqa: E731
+    rows = [(f"a{j}", m, sec(5 * j), "https://group.example/own")
+            for j, m in enumerate(["g1", "g2", "g3", "g4", "x"])]
+    rows += [(f"b{j}", m, sec(3600 + 5 * j), "https://news.example/hot")
+             for j, m in enumerate(["g1", "g2", "g3", "y"])]
+    rows += [(f"n{j}", f"o{j:02d}", sec(20_000 + 600 * j), "https://news.example/hot")
+             for j in range(30)]
+    rows += [(f"c{j}", m, sec(7200 + 5 * j), "https://group.example/two")
+             for j, m in enumerate(["g4", "g5", "g6", "z", "w"])]
+    c = _Coded(build_traces(_url_actions(rows), kinds=["url"]))
+    st = SortedTraces(c, window_ns=60 * 10**9)
+    labels = np.where(np.isin(c.accounts, ["g1", "g2", "g3", "g4", "g5", "g6"]), 0, -1)
+    keys = np.flatnonzero(np.isin(c.group_object.astype(str), [
+        "group.example/own", "news.example/hot", "group.example/two"]))
+    assert keys.size == 3
+    out = _expand(c, st, labels, np.array([0]), (np.zeros(3, np.int64), keys),
+                  np.zeros(c.n_accounts, bool), 2)
+    joined = set(c.accounts[(out == 0) & (labels < 0)])
+    assert joined == {"x"}
