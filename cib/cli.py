@@ -354,7 +354,8 @@ def _dask_run(detect_dask, parts, actions, **kwargs):
 @click.option("--discovery-max-pairs", default=1_000_000, show_default=True,
               type=click.IntRange(min=1),
               help="Skip group discovery (with a warning) when the data has more co-actions "
-                   "(shares of one object within the window) than this (dense inputs).")
+                   "(shares of one object within the window) outside crowds of 100+ "
+                   "accounts than this (dense inputs).")
 @click.option("--max-partners", default=None, type=click.IntRange(min=1), metavar="L",
               help="Pair each share only with the next L shares of the same object in the "
                    "window (off: exact). Bounds the work on viral objects; the pairs left out "

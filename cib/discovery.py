@@ -95,11 +95,29 @@ def _burst_graph(c: _Coded, st: SortedTraces, skip: np.ndarray,
     together on objects nobody else acts on at the time weighs a lot, even when no two of its
     members meet twice. Objects are counted per author (:func:`_object_keys`); those on which
     more than :data:`MAX_BURST_ACCOUNTS` accounts co-acted are left out (a crowd: at most 1/100
-    per pair, and ``k^2 / 2`` pairs)."""
+    per pair, and ``k^2 / 2`` pairs), found from the traces that co-act before any pair is
+    materialised. ``max_coactions`` bounds the co-actions outside crowds (:class:`_TooMany`)."""
     e = np.empty(0, np.int64)
-    per_group = st.trace_partners()[0]
-    if max_coactions is not None and float(per_group.sum()) > max_coactions:
-        raise _TooMany(round(float(per_group.sum())))
+    per_group, has = st.trace_partners()
+    # crowds first, from the traces that co-act at all (no pair materialised): their
+    # co-actions are what would make the graph expensive, and they are left out anyway
+    gkey = _object_keys(c)
+    live = has & ~skip[c.account]
+    ka0 = _unique_rows(gkey[c.group[live]], c.account[live])
+    crowd = (np.bincount(ka0[:, 0], minlength=int(gkey.max()) + 1 if gkey.size else 1)
+             > MAX_BURST_ACCOUNTS)[gkey] if ka0.size else np.zeros(c.n_groups, dtype=bool)
+    n_co = float(per_group[~crowd].sum())
+    if max_coactions is not None and n_co > max_coactions:
+        raise _TooMany(round(n_co))
+    if crowd.any():
+        # the crowds' traces moved apart in time, so that they co-act with nothing
+        time = np.empty_like(st.t)
+        time[st.order] = st.t
+        out = crowd[c.group]
+        time[out] = np.arange(int(out.sum()), dtype=np.int64) * (st.window + 1)
+        st = SortedTraces(c, time, window_ns=st.window, max_partners=st.max_partners,
+                          budget_pairs=st.budget, max_selected=st.max_selected,
+                          use_numba=st.numba)
     i, j = st.select(labels=np.where(skip, -1, 0).astype(np.int64),
                      what="co-actions of the burst graph")
     ai, aj = c.account[i], c.account[j]
@@ -107,7 +125,7 @@ def _burst_graph(c: _Coded, st: SortedTraces, skip: np.ndarray,
     if not keep.any():
         return e, e, np.empty(0)
     ai, aj = ai[keep], aj[keep]
-    key = _object_keys(c)[c.group[i[keep]]]
+    key = gkey[c.group[i[keep]]]
     kuv = _unique_rows(key, np.minimum(ai, aj), np.maximum(ai, aj))
     ka = _unique_rows(np.r_[kuv[:, 0], kuv[:, 0]], np.r_[kuv[:, 1], kuv[:, 2]])
     k_accounts = np.bincount(ka[:, 0])
@@ -262,7 +280,8 @@ def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip
     resolution : float, default 1.0
         Modularity resolution of the burst graph's communities.
     max_pairs : int or None, default :data:`MAX_LENIENT_PAIRS`
-        When the observed data has more co-actions (trace pairs within the window) than this,
+        When the observed data has more co-actions (trace pairs within the window) outside
+        crowds (objects more than :data:`MAX_BURST_ACCOUNTS` accounts co-acted on) than this,
         nothing is discovered and ``table.attrs["skipped"]`` says why (None: no bound).
 
     Returns
@@ -288,8 +307,8 @@ def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip
         lab, t_obs, e_obs, bursts, burst_keys = _run(c, st, *args, max_coactions=max_pairs)
     except _TooMany as exc:
         empty.attrs["skipped"] = (
-            f"group discovery skipped: the data has {exc.args[0]:,} co-actions (more than "
-            f"{max_pairs:,}); dense inputs make it slow. Pass a larger discovery_max_pairs "
+            f"group discovery skipped: the data has {exc.args[0]:,} co-actions outside crowds "
+            f"(more than {max_pairs:,}); dense inputs make it slow. Pass a larger discovery_max_pairs "
             "(--discovery-max-pairs) to run it anyway.")
         return none, empty
     k = t_obs.size

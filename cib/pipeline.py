@@ -445,8 +445,9 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         not above ``window`` skips it.
     discovery_max_pairs : int or None, default 1,000,000
         Group discovery is skipped (with a warning in the manifest and the summary) when the
-        data has more co-actions (pairs of shares of one object within the window) than this:
-        on dense inputs it would take far longer than everything else. None: no bound.
+        data has more co-actions (pairs of shares of one object within the window) than this
+        outside crowds (objects more than 100 accounts co-acted on, which discovery leaves
+        out): on dense inputs it would take far longer than everything else. None: no bound.
     rejects, input_stats : optional
         What :func:`cib.read_actions` returned, carried into the outputs and the manifest.
     engine : {"pandas", "dask"}, default "pandas"
