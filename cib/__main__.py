@@ -1,5 +1,5 @@
 """``python -m cib``."""
 
-from .cli import main
+from .cli import run
 
-main(prog_name="cib")
+run()

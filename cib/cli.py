@@ -20,7 +20,7 @@ import click
 from . import __version__
 from .errors import CibError
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100, "terminal_width": 100}
 
@@ -103,6 +103,33 @@ def handle_errors(func):
             sys.exit(1)
 
     return wrapper
+
+
+def run() -> None:
+    """The ``cib`` command in a process of its own (console script, ``python -m cib``).
+
+    After an error the process ends at once (output flushed, exit status kept) instead of in
+    the interpreter's teardown: a read-ahead thread of pyarrow's CSV reader that is still
+    parked in C++ when the interpreter finalises can abort it ("terminate called without an
+    active exception", status 134 instead of 2). Outputs are already cleaned up by then (every
+    write is atomic) and a Dask cluster of ``--engine dask`` is already closed.
+    """
+    try:
+        main(prog_name="cib")
+    except SystemExit as exc:
+        code = exc.code
+        if isinstance(code, int) and code != 0:
+            import logging
+            import os
+
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            logging.shutdown()
+            os._exit(code)
+        raise
 
 
 @click.group(context_settings=CONTEXT)

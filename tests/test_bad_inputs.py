@@ -502,3 +502,30 @@ def test_a_million_accounts_with_one_action_each(tmp_path):
     _write_shares(path, np.char.add("u", idx.astype(str)), 1610870193 + idx // 10,
                   np.char.add("p", (idx // 3).astype(str)))
     _check_big("million_accounts", path, tmp_path / "out")
+
+
+def test_console_entry_ends_at_once_on_an_error(monkeypatch, capsys):
+    """``cib`` (the console script) ends an errored run with ``os._exit`` and the same status,
+    after flushing: no interpreter teardown in which a pyarrow read-ahead thread could abort
+    the process (status 134); a successful run ends normally."""
+    import os
+
+    from cib import cli
+
+    class Exited(Exception):
+        pass
+
+    def fake_exit(code):
+        raise Exited(code)
+
+    monkeypatch.setattr(os, "_exit", fake_exit)
+    monkeypatch.setattr(sys, "argv", ["cib", "detect", str(CORPUS / "ragged_long_row.csv"),
+                                      "-o", "/nonexistent/never-written"])
+    with pytest.raises(Exited) as info:
+        cli.run()
+    assert info.value.args == (2,)
+    assert "row 3" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", ["cib", "--version"])
+    with pytest.raises(SystemExit) as ok:
+        cli.run()
+    assert ok.value.code in (0, None)

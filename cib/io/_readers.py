@@ -446,6 +446,7 @@ class _CsvSource(Source):
             scan.release()
             if reader is not None:
                 reader.close()
+            scan.quiesce()  # no read-ahead inside the stream when it closes
             stream.close()
         self._parsed = True
         if exact_rows is None:
@@ -621,6 +622,10 @@ class _ScanningStream:
         self._taken = 0
         self._waiting = False
         self._cond = threading.Condition()
+        self._closed = False  # reads return EOF (the caller is done with the reader)
+        self._active = 0  # reads in progress (pyarrow's read-ahead thread)
+        self._eof = False
+        self._last = time.monotonic()  # when a read last ended
 
     def taking(self) -> None:
         """The caller waits for the next batch."""
@@ -649,9 +654,38 @@ class _ScanningStream:
                 self._cond.wait(0.05)
             self._reads += 1
 
+    def quiesce(self, timeout: float = 2.0, idle: float = 0.05) -> None:
+        """Make every later read return EOF and wait (up to ``timeout`` s) until pyarrow's
+        read-ahead thread is out of :meth:`read` and has seen EOF, or has been idle for
+        ``idle`` s: a thread that calls back into Python while the interpreter exits (after an
+        error, say) aborts the process ("terminate called without an active exception")."""
+        with self._cond:
+            self._closed = True
+            self._lead = None
+            self._cond.notify_all()
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self._active == 0 and (self._eof or time.monotonic() - self._last > idle):
+                    return
+                self._cond.wait(0.01)
+
     def read(self, size: int = -1) -> bytes:
         self._hold()
-        data = self._stream.read() if size is None or size < 0 else self._stream.read(size)
+        with self._cond:
+            if self._closed:
+                self._eof = True
+                self._cond.notify_all()
+                return b""
+            self._active += 1
+        data = b""
+        try:
+            data = self._stream.read() if size is None or size < 0 else self._stream.read(size)
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._eof = self._eof or not data
+                self._last = time.monotonic()
+                self._cond.notify_all()
         if data:
             self.quotes += data.count(b'"')
             if not self.inner_blank_line:
