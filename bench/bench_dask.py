@@ -12,7 +12,7 @@ Usage::
 
     .venv/bin/python bench/bench_dask.py --actions 10000000 --engines pandas,dask
     .venv/bin/python bench/bench_dask.py --actions 100000000 --engines dask --timeout 3600 \\
-        --memory-limit 8G
+        --memory-limit 6G --max-rss 20
 
 Options passed to every ``cib detect`` run: ``--detect-options`` (default: a lighter null
 model, ``--n-null 20 --fdr-runs 5 --no-discover --memory-budget 8G``, so that a run fits the
@@ -48,18 +48,36 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def run(cmd: list[str], timeout: float, log: Path) -> dict:
+def kill_tree(ps: psutil.Process) -> None:
+    for p in [*ps.children(recursive=True), ps]:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+
+
+def run(cmd: list[str], timeout: float, log: Path, max_rss: float | None = None) -> dict:
+    """Run ``cmd``; its wall time, the peak RSS of its process tree and of the process alone
+    (the central process of the dask engine). Beyond ``max_rss`` bytes for the tree the run
+    is stopped (a shared machine without swap)."""
     t0 = time.perf_counter()
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
         ps = psutil.Process(proc.pid)
         peak = [0]
+        peak_main = [0]
+        over = threading.Event()
         done = threading.Event()
 
         def sample():
             while not done.is_set():
                 try:
-                    peak[0] = max(peak[0], tree_rss(ps))
+                    rss = tree_rss(ps)
+                    peak[0] = max(peak[0], rss)
+                    peak_main[0] = max(peak_main[0], ps.memory_info().rss)
+                    if max_rss and rss > max_rss and not over.is_set():
+                        over.set()
+                        kill_tree(ps)
                 except psutil.Error:
                     pass
                 done.wait(0.2)
@@ -70,16 +88,15 @@ def run(cmd: list[str], timeout: float, log: Path) -> dict:
             rc = proc.wait(timeout=timeout)
             status = "ok" if rc == 0 else f"exit {rc}"
         except subprocess.TimeoutExpired:
-            for p in [*ps.children(recursive=True), ps]:
-                try:
-                    p.kill()
-                except psutil.Error:
-                    pass
+            kill_tree(ps)
             proc.wait()
             status = f"stopped after {timeout:.0f} s"
+        if over.is_set():
+            status = f"stopped at the RSS limit ({max_rss / 1e9:.0f} GB)"
         done.set()
         th.join()
-    return {"wall_s": time.perf_counter() - t0, "peak_gb": peak[0] / 1e9, "status": status,
+    return {"wall_s": time.perf_counter() - t0, "peak_gb": peak[0] / 1e9,
+            "peak_main_gb": peak_main[0] / 1e9, "status": status,
             "load1": os.getloadavg()[0]}
 
 
@@ -109,15 +126,21 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--memory-limit", default=None, help="per worker, for --engine dask")
     ap.add_argument("--partition-size", default=None)
+    ap.add_argument("--max-rss", type=float, default=None, metavar="GB",
+                    help="stop a run whose process tree passes this many GB (no swap)")
+    ap.add_argument("--simulate-options", default="",
+                    help="extra options of `cib simulate` when the data is written")
     ap.add_argument("--detect-options",
                     default="--n-null 20 --fdr-runs 5 --no-discover --memory-budget 8G")
     args = ap.parse_args()
     rows = []
+    max_rss = args.max_rss * 1e9 if args.max_rss else None
     for n in [int(x) for x in args.actions.split(",")]:
         data = Path(args.data) / f"sim{n}"
         if not (data / "truth.csv").exists():
             r = run([*CIB, "simulate", "--actions", str(n), "--format", "parquet", "-o",
-                     str(data)], args.timeout, Path(args.data) / f"simulate{n}.log")
+                     str(data), *shlex.split(args.simulate_options)], args.timeout,
+                    Path(args.data) / f"simulate{n}.log", max_rss)
             rows.append((n, "simulate", r, ""))
             print(rows[-1], flush=True)
         outs = {}
@@ -131,7 +154,7 @@ def main() -> None:
                     cmd += ["--memory-limit", args.memory_limit]
                 if args.partition_size:
                     cmd += ["--partition-size", args.partition_size]
-            r = run(cmd, args.timeout, Path(args.data) / f"detect{n}-{engine}.log")
+            r = run(cmd, args.timeout, Path(args.data) / f"detect{n}-{engine}.log", max_rss)
             stages = ""
             if r["status"] == "ok":
                 outs[engine] = out
@@ -143,11 +166,12 @@ def main() -> None:
             print(rows[-1], flush=True)
         if len(outs) == 2:
             print(n, "outputs:", same_outputs(*outs.values()), flush=True)
-    print("\n| actions | run | wall s | peak RSS of the tree GB | status | load1 | slowest stages |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| actions | run | wall s | peak RSS of the tree GB | of the main process GB | "
+          "status | load1 | slowest stages |")
+    print("|---|---|---|---|---|---|---|---|")
     for n, what, r, stages in rows:
-        print(f"| {n:,} | {what} | {r['wall_s']:.0f} | {r['peak_gb']:.2f} | {r['status']} | "
-              f"{r['load1']:.1f} | {stages} |")
+        print(f"| {n:,} | {what} | {r['wall_s']:.0f} | {r['peak_gb']:.2f} | "
+              f"{r['peak_main_gb']:.2f} | {r['status']} | {r['load1']:.1f} | {stages} |")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .coaction import _kernel as K
-from .coaction._kernel import _LOW32, HAVE_NUMBA, _blocks, _jit, _nb_window_start
+from .coaction._kernel import _LOW32, HAVE_NUMBA, _blocks, _jit, _nb_partners, _nb_window_start
 
 __all__ = ["null_edges", "group_time_order", "common_objects", "row_sums", "HAVE_NUMBA"]
 
@@ -36,43 +36,6 @@ __all__ = ["null_edges", "group_time_order", "common_objects", "row_sums", "HAVE
 # the edge test's fast path (numba): what :meth:`_Coded.test` computes for the null runs,
 # without materialising any co-action, and the objects two accounts share
 # --------------------------------------------------------------------------------------------
-
-
-@_jit
-def _nb_partners(rec, window, cap, start, byacc, u, stamp, mark, slot, lv, lw, lg,
-                 pg):  # pragma: no cover - compiled
-    """Scan 1 of account ``u`` (the scan of :func:`cib.coaction._kernel._nb_fill_block`): one
-    row per partner ``v > u`` (``lv`` account, ``lw`` distinct groups, ``lg`` last group;
-    ``mark[v] == stamp`` maps ``v`` to its row ``slot[v]``), and the co-actions per group into
-    ``pg``. Returns the number of rows."""
-    n = rec.shape[0]
-    r = 0
-    for kk in range(start[u], start[u + 1]):
-        p = byacc[kk]
-        gp = rec[p, 1] >> 32
-        tp = rec[p, 0]
-        hi = n
-        if cap >= 0 and p + cap + 1 < n:
-            hi = p + cap + 1
-        q = _nb_window_start(rec, window, cap, p)
-        while q < hi and (q <= p or ((rec[q, 1] >> 32) == gp and rec[q, 0] - tp <= window)):
-            v = rec[q, 1] & _LOW32
-            if v > u:
-                pg[gp] += 1
-                if mark[v] != stamp:
-                    mark[v] = stamp
-                    slot[v] = r
-                    lv[r] = v
-                    lw[r] = 1
-                    lg[r] = gp
-                    r += 1
-                else:
-                    s = slot[v]
-                    if lg[s] != gp:
-                        lg[s] = gp
-                        lw[s] += 1
-            q += 1
-    return r
 
 
 @_jit

@@ -20,7 +20,12 @@ on exactly one partition
 the windowed co-action join per partition   the candidate pairs (``weight >= min_weight``) and
 (the numba kernel, exact for each object),  the number of co-acting pairs; weights add up
 account-pair weights reduced across         exactly because an object lives on one partition
-partitions by a hash of the pair
+partitions in two passes: 4-byte
+fingerprints of every pair first, then
+only the pairs whose fingerprint two
+partitions share (:mod:`cib.coaction.
+_partial`); pairs are made in blocks and
+never held whole
 the example texts of the evidence           the account graph: significance, null model,
 (looked up by action id at the end)         timing, communities, scoring (on TRACES, a compact
                                             ``action_id, account_id, timestamp, action_type``
@@ -29,9 +34,11 @@ the example texts of the evidence           the account graph: significance, nul
 
 Raw rows, texts, URL/hashtag lists and media never come to the central process; TRACES do (the
 null model moves share times across objects of similar popularity, which is global), as does the
-compact 4-column ACTIONS table (timing similarity, authors of reposted posts, counts). So the
-central process needs about the memory of TRACES plus their integer codes (see the README's
-section on Dask) and the workers hold the rest; with ``--memory-limit`` they spill to disk.
+compact 4-column ACTIONS table (timing similarity, authors of reposted posts, counts; its ids as
+Arrow strings). So the central process needs about the memory of TRACES plus their integer codes
+and the candidate edges (see the README's section on Dask) and the workers hold the rest; with
+``--memory-limit`` they spill to disk. The workers drop the full ACTIONS once their traces,
+texts and the compact table are made, and the traces are held once (the shuffled partitions).
 
 Determinism: the outputs do not depend on the number of partitions, of workers, or on the order
 of the files (beyond what the default engine does with it): every per-partition result is either
@@ -216,7 +223,12 @@ def _empty_actions() -> pd.DataFrame:
 
 
 def _compact_part(part: pd.DataFrame) -> pd.DataFrame:
-    return part[["action_id", "account_id", "timestamp", "action_type"]].copy()
+    out = part[["action_id", "account_id", "timestamp", "action_type"]].copy()
+    try:  # Arrow strings: about a quarter of the memory of Python strings, centrally
+        out[["action_id", "account_id"]] = out[["action_id", "account_id"]].astype("str")
+    except (UnicodeError, ValueError, TypeError):  # e.g. a lone surrogate from a JSON escape
+        pass
+    return out
 
 
 def _read_one(path: str, display: str, index: int, stem: str, fmt_name: str,
@@ -463,65 +475,133 @@ def _bucket_accounts(bucket: pd.DataFrame) -> np.ndarray:
     return pd.unique(bucket["account_id"].to_numpy(dtype=object))
 
 
-def _mix(key: np.ndarray) -> np.ndarray:
-    x = key.astype(np.uint64)
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(31))) * np.uint64(0x9E3779B97F4A7C15)
-    return x ^ (x >> np.uint64(29))
+#: Most account pairs a join task holds at once (its pairs come in blocks of accounts).
+PAIR_BLOCK = 10_000_000
 
 
-def _bucket_pairs(bucket: pd.DataFrame, accounts: pd.Index, window_ns: int,
-                  max_partners: int | None, n_reducers: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The co-acting account pairs of one (kind, object) partition (the numba kernel; global
-    account codes ``u < v`` as ``u * n_accounts + v``) with their weights (distinct objects),
-    cut into ``n_reducers`` pieces by a hash of the pair."""
-    from .coaction import _kernel as K
+def _bucket_codes(bucket: pd.DataFrame, accounts: pd.Index
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Group codes (per (kind, object), in the partition's order), times, the partition's own
+    account codes (sorted like the ids) and their global codes."""
     from .schema import to_epoch_ns
 
-    e64 = np.zeros(0, np.int64)
-    if len(bucket) < 2:
-        return [(e64, e64)] * n_reducers
-    kind = bucket["kind"].to_numpy(dtype=object)
-    obj = bucket["object_id"].to_numpy(dtype=object)
+    kc = pd.factorize(bucket["kind"])[0]
+    oc = pd.factorize(bucket["object_id"])[0]
     new = np.ones(len(bucket), dtype=bool)
-    new[1:] = (kind[1:] != kind[:-1]) | (obj[1:] != obj[:-1])
+    new[1:] = (kc[1:] != kc[:-1]) | (oc[1:] != oc[:-1])
+    del kc, oc
     g = np.cumsum(new).astype(np.int64) - 1
     t = to_epoch_ns(bucket["timestamp"])
-    a = accounts.get_indexer(pd.Index(bucket["account_id"].to_numpy(dtype=object))) \
-        .astype(np.int64)
-    res = K._aggregate(g, t, a, window_ns, None, None, max_partners, K.HAVE_NUMBA, 1)
+    local, uniq = pd.factorize(bucket["account_id"], sort=True)
+    glob = accounts.get_indexer(pd.Index(np.asarray(uniq, dtype=object))).astype(np.int64)
+    if (glob < 0).any():  # pragma: no cover - a bug, never bad input
+        raise RuntimeError("dask engine: an account of a partition is not in the account index")
+    return g, t, local.astype(np.int64), glob
+
+
+def _bucket_pair_blocks(bucket: pd.DataFrame, accounts: pd.Index, window_ns: int,
+                        max_partners: int | None, max_pairs: int | None):
+    """The co-acting account pairs of one (kind, object) partition, in blocks of at most
+    ``max_pairs``: keys ``u * n_accounts + v`` (global account codes ``u < v``, sorted) and
+    weights (distinct objects of the partition), from
+    :func:`cib.coaction._partial.pair_weight_blocks`."""
+    from .coaction._partial import pair_weight_blocks
+
+    if len(bucket) < 2:
+        return
+    g, t, local, glob = _bucket_codes(bucket, accounts)
     n_acc = max(len(accounts), 1)
-    key = res["u"].astype(np.int64) * n_acc + res["v"].astype(np.int64)
-    w = res["weight"].astype(np.int64)
-    dest = (_mix(key) % np.uint64(n_reducers)).astype(np.int64)
-    order = np.argsort(dest, kind="stable")
-    cuts = np.searchsorted(dest[order], np.arange(n_reducers + 1))
-    return [(key[order[cuts[i]:cuts[i + 1]]], w[order[cuts[i]:cuts[i + 1]]])
-            for i in range(n_reducers)]
+    for u, v, w in pair_weight_blocks(g, t, local, window_ns, max_partners, max_pairs):
+        yield glob[u] * n_acc + glob[v], w
 
 
-def _reduce_pairs(min_weight: int, *pieces: tuple[np.ndarray, np.ndarray]
-                  ) -> tuple[np.ndarray, int]:
-    """Per account pair, the weights of all partitions added up: the pairs with at least
-    ``min_weight`` (sorted keys) and how many pairs co-act at all."""
-    keys = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, np.int64)
-    if keys.size == 0:
-        return keys, 0
-    w = np.concatenate([p[1] for p in pieces])
-    uniq, inv = np.unique(keys, return_inverse=True)
-    total = np.bincount(inv, weights=w, minlength=uniq.size)
-    return uniq[total >= min_weight], int(uniq.size)
+def _pairs_pass1(bucket: pd.DataFrame, accounts: pd.Index, window_ns: int,
+                 max_partners: int | None, n_reducers: int,
+                 max_pairs: int | None = PAIR_BLOCK) -> list[np.ndarray]:
+    """Pass 1 of a partition: per reducer, the distinct fingerprints of its pairs' keys
+    (:func:`cib.coaction._partial.pass1_fingerprints`), computed block by block."""
+    from .coaction._partial import pass1_fingerprints, sorted_unique
+
+    per: list[list[np.ndarray]] = [[] for _ in range(n_reducers)]
+    for keys, _ in _bucket_pair_blocks(bucket, accounts, window_ns, max_partners, max_pairs):
+        for r, f in enumerate(pass1_fingerprints(keys, n_reducers)):
+            per[r].append(f)
+        del keys
+    out = []
+    for r in range(n_reducers):
+        parts, per[r] = per[r], []
+        out.append(parts[0] if len(parts) == 1 else
+                   sorted_unique(np.concatenate(parts)) if parts else np.zeros(0, np.uint32))
+        del parts
+    return out
+
+
+def _pairs_pass2(bucket: pd.DataFrame, accounts: pd.Index, window_ns: int,
+                 max_partners: int | None, min_weight: int, n_reducers: int,
+                 max_pairs: int | None, *shared: np.ndarray) -> tuple[np.ndarray, int, list]:
+    """Pass 2 of a partition, block by block: the candidates it decides alone, how many pairs
+    it decides alone, and per reducer the ``(keys, weights)`` with a shared fingerprint
+    (:func:`cib.coaction._partial.pass2_split`)."""
+    from .coaction._partial import merge_splits, pass2_split, shared_table
+
+    table = shared_table(list(shared))
+    splits = [pass2_split(k, w, min_weight, n_reducers, table)
+              for k, w in _bucket_pair_blocks(bucket, accounts, window_ns, max_partners,
+                                              max_pairs)]
+    return merge_splits(splits, n_reducers)
+
+
+def _reduce_pairs(client, buckets: list, accounts, window_ns: int, max_partners: int | None,
+                  min_weight: int, n_reducers: int) -> tuple[np.ndarray, int]:
+    """The candidate pair keys (sorted) and the number of co-acting pairs of the partitions
+    ``buckets``: the two-pass reduction of :mod:`cib.coaction._partial` (fingerprints first,
+    then only the pairs whose fingerprint two partitions share). The pairs are computed twice,
+    block by block, and never held whole."""
+    from .coaction._partial import reduce_exact, shared_fingerprints
+
+    get = operator.getitem
+    fps = [client.submit(_pairs_pass1, b, accounts, window_ns, max_partners, n_reducers,
+                         PAIR_BLOCK, pure=False) for b in buckets]
+    shared = [client.submit(shared_fingerprints,
+                            *[client.submit(get, f, r, pure=False) for f in fps], pure=False)
+              for r in range(n_reducers)]
+    distributed_wait(shared)
+    del fps
+    splits = [client.submit(_pairs_pass2, b, accounts, window_ns, max_partners, min_weight,
+                            n_reducers, PAIR_BLOCK, *shared, pure=False) for b in buckets]
+    sent = [client.submit(get, s, 2, pure=False) for s in splits]
+    reduced = [client.submit(reduce_exact, min_weight,
+                             *[client.submit(get, x, r, pure=False) for x in sent],
+                             pure=False)
+               for r in range(n_reducers)]
+    alone = client.gather([client.submit(lambda s: (s[0], s[1]), s, pure=False)
+                           for s in splits])
+    del splits, sent
+    red = client.gather(reduced)
+    keys = [a[0] for a in alone] + [r[0] for r in red]
+    cand = np.sort(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
+    return cand, int(sum(a[1] for a in alone) + sum(r[1] for r in red))
+
+
+def distributed_wait(futures: list) -> None:
+    """Wait until ``futures`` are done (``distributed.wait``)."""
+    import distributed
+
+    distributed.wait(futures)
 
 
 def _texts_of(part: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
     sub = part[part["action_id"].isin(ids)]
-    return sub[["action_id", "text"]]
+    return sub[["action_id", "text"]].astype(object)
 
 
 def _text_store(part: pd.DataFrame) -> pd.DataFrame:
     """What the end of the run still needs of a partition: its texts, by action id."""
-    sub = part[part["text"].notna()]
-    return sub[["action_id", "text"]].reset_index(drop=True)
+    sub = part[part["text"].notna()][["action_id", "text"]].reset_index(drop=True)
+    try:  # Arrow strings: a third of the memory of Python strings
+        return sub.astype("str")
+    except (UnicodeError, ValueError, TypeError):  # e.g. a lone surrogate from a JSON escape
+        return sub
 
 
 @dataclass
@@ -686,6 +766,10 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     n_traces = sum(_gather(client, [client.submit(lambda t: t if isinstance(t, _Failure)
                                                   else len(t), f, pure=False)
                                     for f in part_traces]))
+    distributed_wait(store)
+    # the full ACTIONS are no longer needed on the workers: their traces, texts and the compact
+    # table are all that is used from here on
+    pa_.parts = []
     n_parts = partitions or max(1, math.ceil(n_traces / (partition_size
                                                          or DEFAULT_PARTITION_TRACES)))
     lap("dask_traces")
@@ -693,9 +777,8 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     buckets = [client.submit(_bucket, *[client.submit(operator.getitem, s, j, pure=False)
                                         for s in splits], pure=False)
                for j in range(n_parts)]
-    # every future stays referenced until the traces are central: a worker that dies (out of
-    # memory) has its results recomputed from them
     acc = client.gather([client.submit(_bucket_accounts, b, pure=False) for b in buckets])
+    del splits, part_traces  # one copy of the traces (the buckets) from here on
     accounts = pd.Index(np.sort(pd.unique(np.concatenate(acc)) if acc else
                                 np.zeros(0, dtype=object)).astype(object))
     del acc
@@ -706,19 +789,11 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     from .coaction._kernel import _min_weight
 
     mw = _min_weight(params.get("min_weight", 2))
-    pairs = [client.submit(_bucket_pairs, b, acc_f, window_ns, params.get("max_partners"),
-                           n_red, pure=False) for b in buckets]
-    reduced = client.gather([
-        client.submit(_reduce_pairs, mw, *[client.submit(operator.getitem, p, r, pure=False)
-                                           for p in pairs], pure=False)
-        for r in range(n_red)])
-    cand_keys = np.sort(np.concatenate([r[0] for r in reduced])) if reduced else \
-        np.zeros(0, np.int64)
-    n_all = int(sum(r[1] for r in reduced))
+    cand_keys, n_all = _reduce_pairs(client, buckets, acc_f, window_ns,
+                                     params.get("max_partners"), mw, n_red)
     lap("dask_join")
     frames = [f for f in client.gather(buckets) if len(f)]
-    del buckets, pairs, splits, part_traces
-    pa_.parts = []  # the full ACTIONS are no longer needed on the workers
+    del buckets
     from .schema import empty_traces
 
     traces = pd.concat(frames, ignore_index=True).sort_values(

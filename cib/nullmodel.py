@@ -778,12 +778,20 @@ def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str
     cl_index = pd.Series(np.arange(len(cluster_ids)), index=cluster_ids)
     null = TimeSwapNull(traces) if coded is None else TimeSwapNull.from_coded(coded)
 
-    acct = traces["account_id"].to_numpy(dtype=object)
-    lab = pd.Series(acct).map(labels).to_numpy(dtype=np.float64)
-    sel = ~np.isnan(lab)
+    if coded is not None:  # per account code, then per trace: no column of Python strings
+        lab_acc = pd.Series(coded.accounts.to_numpy(dtype=object)).map(labels) \
+            .to_numpy(dtype=np.float64)
+        lab = lab_acc[coded.account]
+        sel = ~np.isnan(lab)
+        # account codes follow the sorted ids, so factorizing the codes sorts like the ids
+        r_account, _ = pd.factorize(coded.account[sel], sort=True)
+    else:
+        acct = traces["account_id"].to_numpy(dtype=object)
+        lab = pd.Series(acct).map(labels).to_numpy(dtype=np.float64)
+        sel = ~np.isnan(lab)
+        r_account, _ = pd.factorize(pd.Series(acct[sel]), sort=True)
     r_group = null.group[sel]
     r_cluster = cl_index.loc[lab[sel].astype(np.int64)].to_numpy(dtype=np.int64)
-    r_account, _ = pd.factorize(pd.Series(acct[sel]), sort=True)
     r_account = r_account.astype(np.int64)
     k = len(cluster_ids)
     weigh = _InternalWeight(r_group, r_cluster, r_account, k, window_ns)

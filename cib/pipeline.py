@@ -536,11 +536,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     cu, cv = cand["u"].astype(np.int64), cand["v"].astype(np.int64)
     # the co-actions behind the candidate edges: medians, delays, distinct events
     sel = st.select(pairs=(cu, cv), what="co-actions of candidate edges")
-    cand_pairs = coaction_frame(traces, coded, *sel)
     lap("coaction")
-    by_kind = edges_per_kind(cand_pairs, traces)
-    combined = combine_edges(by_kind, cand_pairs)
-    del cand_pairs
+    by_kind, combined = _candidate_edges(traces, coded, *sel)
     cu_ids = coded.account_codes(combined["account_u"])
     cv_ids = coded.account_codes(combined["account_v"])
     candidates = _significance(coded, st, combined, cu_ids, cv_ids, per_group, sel, min_weight,
@@ -712,6 +709,59 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     return Detection(clusters=clusters, members=members, edges=edges, evidence=evidence,
                      edges_by_kind=by_kind, coactions=pairs, traces=traces, rejects=rejects,
                      manifest=manifest, timing_edges=t_edges, groups=groups)
+
+
+#: Co-actions turned into rows at once when the candidate edges are aggregated (their frame
+#: takes ~300 bytes a row, its group-bys as much again).
+EDGE_CHUNK_COACTIONS = 2_000_000
+
+
+def _candidate_edges(traces: pd.DataFrame, coded: _Coded, i: np.ndarray, j: np.ndarray,
+                     chunk: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``edges_per_kind`` and ``combine_edges`` of the co-actions ``(i, j)`` (trace rows), in
+    chunks of at most ``chunk`` co-actions (default :data:`EDGE_CHUNK_COACTIONS`) cut between
+    ranges of ``account_u``: every edge is an aggregate of its own co-actions, and chunks by
+    ranges of the smaller account (codes follow the sorted ids) come out in the order of the
+    whole, so the tables are those of one pass without its memory."""
+    chunk = EDGE_CHUNK_COACTIONS if chunk is None else int(chunk)
+    if i.size <= chunk:
+        pairs = coaction_frame(traces, coded, i, j)
+        by_kind = edges_per_kind(pairs, traces)
+        return by_kind, combine_edges(by_kind, pairs)
+    from .coaction._partial import _nb_greedy_cuts, sorted_unique
+
+    au = np.minimum(coded.account[i], coded.account[j])
+    order = np.argsort(au, kind="stable")
+    per_acc = np.bincount(au, minlength=coded.n_accounts).astype(np.int64)
+    cuts = _nb_greedy_cuts(per_acc, chunk)
+    bounds = np.searchsorted(au[order], cuts)
+    del au
+    groups = sorted_unique(coded.group[i])
+    popularity = pd.Series(
+        coded.object_accounts[groups].astype(np.int64),
+        index=pd.MultiIndex.from_arrays([coded.kind_names[coded.group_kind[groups]],
+                                         coded.group_object[groups]],
+                                        names=["kind", "object_id"]))
+    kinds, combs = [], []
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if b <= a:
+            continue
+        idx = np.sort(order[a:b])
+        pairs = coaction_frame(traces, coded, i[idx], j[idx])
+        bk = edges_per_kind(pairs, None, popularity)
+        combs.append(combine_edges(bk, pairs))
+        kinds.append(bk)
+        del pairs
+    by_kind = pd.concat(kinds, ignore_index=True).sort_values("kind", kind="mergesort",
+                                                              ignore_index=True)
+    w_cols = sorted({col for comb in combs for col in comb.columns if col.startswith("w_")})
+    cols = [col for col in combs[0].columns if not col.startswith("w_")] + w_cols
+    for comb in combs:  # a kind missing from a chunk has weight 0 there
+        for col in w_cols:
+            if col not in comb.columns:
+                comb[col] = np.zeros(len(comb), dtype=np.int64)
+    combined = pd.concat([comb[cols] for comb in combs], ignore_index=True)
+    return by_kind, combined
 
 
 def _merge_groups(labels: pd.Series, glab: np.ndarray, coded: _Coded,

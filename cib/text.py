@@ -214,10 +214,37 @@ def _minhash_band_keys(texts: list[str], k: int, num_perm: int, bands: int, rows
     return keys
 
 
+#: Characters per chunk when building shingle sets (bounds their temporaries, ~30 bytes a char).
+_SET_CHUNK_CHARS = 4_000_000
+
+
 def _shingle_sets(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct shingle hashes per text, as ``(values, offsets)``."""
-    h, s_off = _shingle_hashes(texts, k)
-    return _segments_unique(np.ascontiguousarray(h), np.asarray(s_off, dtype=np.int64))
+    """Sorted distinct shingle hashes per text, as ``(values, offsets)``: built in chunks of
+    about ``_SET_CHUNK_CHARS`` characters, so that only the result (8 bytes a distinct shingle)
+    is held whole."""
+    n = len(texts)
+    lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
+    counts = np.maximum(lens - k + 1, 0)
+    total = int(counts.sum())
+    if total <= _SET_CHUNK_CHARS:
+        h, s_off = _shingle_hashes(texts, k)
+        return _segments_unique(np.ascontiguousarray(h), np.asarray(s_off, dtype=np.int64))
+    vals = np.empty(total, np.uint64)
+    off = np.zeros(n + 1, np.int64)
+    cum = np.cumsum(lens)
+    m = 0
+    i = 0
+    while i < n:
+        base = cum[i - 1] if i else 0
+        j = max(int(np.searchsorted(cum, base + _SET_CHUNK_CHARS, side="right")), i + 1)
+        h, s_off = _shingle_hashes(texts[i:j], k)
+        v, o = _segments_unique(np.ascontiguousarray(h), np.asarray(s_off, dtype=np.int64))
+        del h, s_off
+        vals[m:m + v.size] = v
+        off[i + 1:j + 1] = o[1:] + m
+        m += v.size
+        i = j
+    return vals[:m].copy() if m < 0.9 * total else vals[:m], off
 
 
 @_jit

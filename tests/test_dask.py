@@ -84,6 +84,26 @@ def test_input_order_and_partitions_do_not_matter(client, actions, reference):
         pd.testing.assert_frame_equal(getattr(det, name), getattr(reference[0], name))
 
 
+def test_pairs_in_small_blocks(client, actions, reference, monkeypatch):
+    """The join tasks hold their pairs in blocks of PAIR_BLOCK: many small blocks give the
+    same outputs and counts (edges_all included)."""
+    monkeypatch.setattr(cd, "PAIR_BLOCK", 50)
+    det = detect(actions, engine="dask", client=client, partitions=4, **FAST)
+    for name in ("clusters", "members", "edges", "evidence"):
+        pd.testing.assert_frame_equal(getattr(det, name), getattr(reference[0], name))
+    assert det.manifest["counts"] == reference[0].manifest["counts"]
+
+
+def test_min_weight_three(client, actions):
+    """Pairs whose weight reaches min_weight only summed over partitions (weight 1 on one, 2 on
+    another) are candidates, as on one machine."""
+    ref = detect(actions, min_weight=3, **FAST)
+    det = detect(actions, engine="dask", client=client, partitions=6, min_weight=3, **FAST)
+    for name in ("clusters", "members", "edges", "evidence"):
+        pd.testing.assert_frame_equal(getattr(det, name), getattr(ref, name))
+    assert det.manifest["counts"] == ref.manifest["counts"]
+
+
 def test_near_duplicate_texts_across_partitions(client):
     base = "vote now, the election is rigged! share this before they delete it"
     texts = [base, base.replace("vote", "VOTE"), base + " !!", base.replace("rigged", "rigged!!"),

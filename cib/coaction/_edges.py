@@ -9,6 +9,43 @@ from ..schema import COMBINED_EDGE_COLUMNS, EDGE_COLUMNS, UTC_NS, from_epoch_ns,
 
 __all__ = ["popularity_discount", "edges_per_kind", "combine_edges"]
 
+try:
+    from numba import njit as _njit
+except ImportError:  # pragma: no cover
+    _njit = None
+
+
+def _kahan_group_sum_py(codes, values, n):
+    """Per group ``codes[i]``, the compensated (Kahan) sum of ``values`` in row order: the
+    arithmetic of pandas' Cython ``group_sum``, done here so that a sum does not depend on the
+    rest of the frame (pandas sums with ``np.add.reduceat`` instead when the group ids happen
+    to be sorted)."""
+    total = np.zeros(n, np.float64)
+    comp = np.zeros(n, np.float64)
+    for k in range(codes.shape[0]):
+        g = codes[k]
+        if values[k] != values[k]:  # NaN is skipped, as pandas does
+            continue
+        y = values[k] - comp[g]
+        t = total[g] + y
+        comp[g] = t - total[g] - y
+        if comp[g] != comp[g]:  # an infinite value: no compensation
+            comp[g] = 0.0
+        total[g] = t
+    return total
+
+
+_kahan_group_sum = _njit(cache=True, nogil=True)(_kahan_group_sum_py) if _njit is not None \
+    else _kahan_group_sum_py
+
+
+def _group_sum(grouped, column: str) -> np.ndarray:
+    """``grouped[column].sum()`` as :func:`_kahan_group_sum` (groups in ``grouped``'s sorted
+    order)."""
+    codes = grouped.ngroup().to_numpy(dtype=np.int64)
+    values = grouped.obj[column].to_numpy(dtype=np.float64)
+    return _kahan_group_sum(codes, values, int(grouped.ngroups))
+
 
 def popularity_discount(n_accounts: np.ndarray | pd.Series) -> np.ndarray:
     """The weight one co-action on an object contributes: ``1 / log2(n)``, ``n`` = distinct
@@ -31,7 +68,8 @@ def _object_accounts(traces: pd.DataFrame) -> pd.Series:
     return traces.groupby(["kind", "object_id"], sort=False)["account_id"].nunique()
 
 
-def edges_per_kind(coactions: pd.DataFrame, traces: pd.DataFrame) -> pd.DataFrame:
+def edges_per_kind(coactions: pd.DataFrame, traces: pd.DataFrame | None,
+                   popularity: pd.Series | None = None) -> pd.DataFrame:
     """Aggregate co-actions into one undirected edge per (kind, account pair).
 
     Parameters
@@ -40,6 +78,9 @@ def edges_per_kind(coactions: pd.DataFrame, traces: pd.DataFrame) -> pd.DataFram
         COACTIONS.
     traces : DataFrame
         The TRACES the co-actions came from (for object popularity).
+    popularity : Series, optional
+        Instead of ``traces``: the distinct accounts per ``(kind, object_id)`` (a Series with
+        that MultiIndex) of at least the objects of ``coactions``.
 
     Returns
     -------
@@ -73,7 +114,7 @@ def edges_per_kind(coactions: pd.DataFrame, traces: pd.DataFrame) -> pd.DataFram
         "time_a": to_epoch_ns(coactions["time_a"]),
         "time_b": to_epoch_ns(coactions["time_b"]),
     })
-    pop = _object_accounts(traces).rename("n_obj")
+    pop = (_object_accounts(traces) if popularity is None else popularity).rename("n_obj")
     keys = ["kind", "account_u", "account_v"]
     g = df.groupby(keys, sort=True)
     out = g.agg(n_pairs=("delay_s", "size"), min_delay_s=("delay_s", "min"),
@@ -82,7 +123,9 @@ def edges_per_kind(coactions: pd.DataFrame, traces: pd.DataFrame) -> pd.DataFram
     objs = df.drop_duplicates(keys + ["object_id"])[keys + ["object_id"]]
     objs = objs.join(pop, on=["kind", "object_id"])
     objs["w"] = popularity_discount(objs["n_obj"].to_numpy())
-    per_obj = objs.groupby(keys, sort=True).agg(weight=("object_id", "size"), weighted=("w", "sum"))
+    og = objs.groupby(keys, sort=True)
+    per_obj = og.agg(weight=("object_id", "size"))
+    per_obj["weighted"] = _group_sum(og, "w")
     out = out.join(per_obj).reset_index()
     out["weight"] = out["weight"].astype("int64")
     out["n_pairs"] = out["n_pairs"].astype("int64")
@@ -115,9 +158,10 @@ def combine_edges(edges: pd.DataFrame, coactions: pd.DataFrame | None = None) ->
     keys = ["account_u", "account_v"]
     kind_codes, kind_names = pd.factorize(edges["kind"], sort=True)
     g = edges.assign(_bits=np.left_shift(1, kind_codes.astype(np.int64))).groupby(keys, sort=True)
-    out = g.agg(weight=("weight", "sum"), weighted=("weighted", "sum"), n_pairs=("n_pairs", "sum"),
+    out = g.agg(weight=("weight", "sum"), n_pairs=("n_pairs", "sum"),
                 min_delay_s=("min_delay_s", "min"), first_time=("first_time", "min"),
                 last_time=("last_time", "max"), bits=("_bits", "sum"))
+    out.insert(1, "weighted", _group_sum(g, "weighted"))
     masks = out["bits"].unique()
     names = {m: ",".join(k for i, k in enumerate(kind_names) if m >> i & 1) for m in masks}
     out["kinds"] = out.pop("bits").map(names)

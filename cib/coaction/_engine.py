@@ -308,23 +308,24 @@ def coaction_frame(traces: pd.DataFrame, coded: CodedTraces, i: np.ndarray,
 
     if i.size == 0:
         return _empty()
-    kind = traces["kind"].to_numpy(dtype=object)
-    obj = traces["object_id"].to_numpy(dtype=object)
     acc = coded.accounts.to_numpy(dtype=object)
-    act = traces["action_id"].to_numpy(dtype=object)
     tm = coded.time
     ai, aj = coded.account[i], coded.account[j]
     # on equal times the account with the smaller id comes first (as coactions() sorts)
     swap = (tm[i] == tm[j]) & (ai > aj)
     i2 = np.where(swap, j, i)
     j2 = np.where(swap, i, j)
+
+    def rows(col: str, at: np.ndarray) -> np.ndarray:  # only the rows needed become objects
+        return traces[col].iloc[at].to_numpy(dtype=object)
+
     out = pd.DataFrame({
-        "kind": kind[i2],
-        "object_id": obj[i2],
+        "kind": rows("kind", i2),
+        "object_id": rows("object_id", i2),
         "account_a": acc[coded.account[i2]],
         "account_b": acc[coded.account[j2]],
-        "action_a": act[i2],
-        "action_b": act[j2],
+        "action_a": rows("action_id", i2),
+        "action_b": rows("action_id", j2),
         "time_a": from_epoch_ns(tm[i2]),
         "time_b": from_epoch_ns(tm[j2]),
         "delay_s": (tm[j2] - tm[i2]) / 1e9,

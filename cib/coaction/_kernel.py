@@ -262,6 +262,44 @@ def _nb_window_start(rec, window, cap, p):  # pragma: no cover - compiled
     return q
 
 
+@_jit
+def _nb_partners(rec, window, cap, start, byacc, u, stamp, mark, slot, lv, lw, lg,
+                 pg):  # pragma: no cover - compiled
+    """The partners of account ``u`` (the scan of :func:`_nb_fill_block`): one row per partner
+    ``v > u`` (``lv`` account, ``lw`` distinct groups, ``lg`` last group; ``mark[v] == stamp``
+    maps ``v`` to its row ``slot[v]``), in order of first co-action, and the co-actions per
+    group added into ``pg`` (skipped when ``pg`` is empty). Returns the number of rows."""
+    n = rec.shape[0]
+    r = 0
+    for kk in range(start[u], start[u + 1]):
+        p = byacc[kk]
+        gp = rec[p, 1] >> 32
+        tp = rec[p, 0]
+        hi = n
+        if cap >= 0 and p + cap + 1 < n:
+            hi = p + cap + 1
+        q = _nb_window_start(rec, window, cap, p)
+        while q < hi and (q <= p or ((rec[q, 1] >> 32) == gp and rec[q, 0] - tp <= window)):
+            v = rec[q, 1] & _LOW32
+            if v > u:
+                if pg.shape[0] > 0:
+                    pg[gp] += 1
+                if mark[v] != stamp:
+                    mark[v] = stamp
+                    slot[v] = r
+                    lv[r] = v
+                    lw[r] = 1
+                    lg[r] = gp
+                    r += 1
+                else:
+                    s = slot[v]
+                    if lg[s] != gp:
+                        lg[s] = gp
+                        lw[s] += 1
+            q += 1
+    return r
+
+
 @_jit_parallel
 def _nb_edge_rows(rec, window, cap, start, byacc, blocks, min_weight, n_threads):  # pragma: no cover
     """Per account ``u``: the partner accounts ``v > u`` it shares at least ``min_weight``
