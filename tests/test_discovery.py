@@ -284,3 +284,83 @@ def test_a_member_of_one_push_joins_only_on_the_groups_own_object():
                   np.zeros(c.n_accounts, bool), 2)
     joined = set(c.accounts[(out == 0) & (labels < 0)])
     assert joined == {"x"}
+
+
+def test_popular_objects_are_left_out_whatever_their_times():
+    """An object that more than MAX_BURST_SHARERS accounts acted on adds nothing to the burst
+    graph or to a community's bursts, even when only a few of them co-act (a spread-out
+    profile, as a null run may give a breaking-news post): a rule on who acted, which the null
+    runs keep, not on when."""
+    from cib.discovery import MAX_BURST_SHARERS, _burst_graph, _group_stats, _popular
+
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    rows = [(f"s{i}", f"o{i:03d}", t0 + pd.Timedelta(minutes=10 * i), "https://news.example/a")
+            for i in range(MAX_BURST_SHARERS + 10)]
+    group = ["g1", "g2", "g3", "g4"]
+    rows += [(f"g{j}", acc, t0 + pd.Timedelta(hours=30, seconds=5 * j), "https://news.example/a")
+             for j, acc in enumerate(group)]  # a push on the popular URL
+    rows += [(f"p{k}{j}", acc, t0 + pd.Timedelta(hours=40 + k, seconds=5 * j),
+              f"https://push.example/{k}") for k in range(2) for j, acc in enumerate(group)]
+    c = _Coded(build_traces(_url_actions(rows), kinds=["url"]))
+    st = SortedTraces(c, window_ns=60 * 10**9)
+    popular = _popular(c)
+    assert popular.sum() == 1 and c.object_accounts[popular][0] == MAX_BURST_SHARERS + 14
+    u, v, w = _burst_graph(c, st, np.zeros(c.n_accounts, dtype=bool))
+    assert len(u) == 6 and np.allclose(w, 2 / 3)  # the two pushes only
+    lab = np.where(np.isin(c.accounts, group), 0, -1)
+    t, e, per_account, _ = _group_stats(c, st, lab, 1, np.full(c.n_groups, 1e-3))
+    assert t.tolist() == [2.0] and per_account[lab == 0].tolist() == [2] * 4
+    assert e.tolist() == [pytest.approx(0.02)]  # two objects, the popular one not counted
+
+
+def test_rounds_leave_out_earlier_groups(monkeypatch):
+    """Each round of discover_groups skips the accounts earlier rounds put in groups, numbers
+    its groups after theirs, and the rounds stop at the first that finds nothing."""
+    import cib.discovery as D
+
+    calls = []
+
+    def fake_round(c, st, skip, **kw):
+        r = len(calls)
+        calls.append(skip.copy())
+        lab = np.full(c.n_accounts, -1, dtype=np.int64)
+        found = {0: [0, 1, 2], 1: [3, 4, 5]}.get(r, [])
+        lab[found] = 0
+        table = pd.DataFrame({"group": [0 if found else -1], "n_accounts": [3],
+                              "n_members": [3 if found else 0], "bursts": [5],
+                              "expected": [0.1], "log10_p": [-6.0], "q_value": [0.001],
+                              "significant": [bool(found)]})
+        return lab, table
+
+    class FakeCoded:
+        n_accounts = 8
+
+    monkeypatch.setattr(D, "_discover_round", fake_round)
+    labels, table = D.discover_groups(FakeCoded(), None, None, np.zeros(8, dtype=bool))
+    assert len(calls) == 3  # two rounds find a group, the third nothing
+    assert not calls[0].any() and calls[1][:3].all() and not calls[1][3:].any()
+    assert calls[2][:6].all() and not calls[2][6:].any()
+    assert labels.tolist() == [0, 0, 0, 1, 1, 1, -1, -1]
+    assert table["round"].tolist() == [1, 2, 3] and table["group"].tolist() == [0, 1, -1]
+    assert list(table.columns) == DISCOVERY_COLUMNS
+    calls.clear()
+    labels, table = D.discover_groups(FakeCoded(), None, None, np.zeros(8, dtype=bool),
+                                      rounds=1)
+    assert len(calls) == 1 and labels.tolist() == [0, 0, 0] + [-1] * 5
+
+
+@pytest.mark.slow
+def test_groups_hidden_behind_stronger_ones_are_found_in_round_two():
+    """On the 15,000-account suite (seed 501), the null runs of round 1 re-make the groups it
+    finds (rotating network, two slow groups: their pushes lend their bursts to each other)
+    and hide weaker ones; round 2, without them, finds a camouflaged group among others, and
+    nothing organic."""
+    actions, truth = simulate_scenarios("all", n_accounts=15000, seed=501)
+    det = cib.detect(actions)
+    g = det.groups
+    r2 = g[(g["round"] == 2) & g["significant"]]
+    assert len(r2) >= 2
+    ids = det.members.loc[det.members["cluster_id"].isin(r2["cluster_id"]), "account_id"]
+    scen = truth.set_index("account_id").loc[ids, "scenario"]
+    assert (scen == "camouflage").sum() >= 10
+    assert _flagged(det) <= set(truth.loc[truth["group"] >= 0, "account_id"])
