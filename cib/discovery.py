@@ -32,7 +32,7 @@ null data, since a community detection run on noise also finds "dense" groups:
    communities per run with a log p-value at most its own over the number of observed ones
    (made monotone): the false discovery rate of the whole procedure, selection of the
    communities included. Beyond the most extreme null community, the null runs' tail is
-   extrapolated (:func:`_tail_floor`). Groups with ``q_value <= fdr`` are reported.
+   extrapolated (:func:`cib.nullmodel.calibrated_qvalues`). Groups with ``q_value <= fdr`` are reported.
 """
 
 from __future__ import annotations
@@ -41,17 +41,13 @@ import numpy as np
 import pandas as pd
 
 from .coaction._engine import SortedTraces
-from .nullmodel import TimeSwapNull, _Coded, _poisson_log_tail, _tail_floor
+from .nullmodel import TimeSwapNull, _Coded, _poisson_log_tail, calibrated_qvalues
 
 __all__ = ["discover_groups", "DISCOVERY_COLUMNS"]
 
 #: Columns of the table :func:`discover_groups` returns (one row per observed community).
 DISCOVERY_COLUMNS = ["round", "group", "n_accounts", "n_members", "bursts", "expected",
                      "log10_p", "q_value", "significant"]
-
-#: Communities at least this significant (before calibration) are candidate groups: their
-#: bursts lend no time profile in the null runs.
-CANDIDATE_P = 1e-3
 
 #: Most rounds of discovery (each on the accounts no earlier round put in a group).
 MAX_ROUNDS = 4
@@ -383,15 +379,6 @@ def _discover_round(c: _Coded, st: SortedTraces, skip: np.ndarray, *, runs: int,
     null = TimeSwapNull.from_coded(c)
     rng = np.random.default_rng([int(seed), 0x6772])
     donors = _organic_donors(c, st, skip)
-    # the bursts of the round's candidate groups are what coordination made, too: lent to
-    # another object of the same popularity (often another push of the same group, where the
-    # group's pushes fill a popularity bin), they re-make the group in the null runs
-    lp_cand = _poisson_log_tail(t_obs, np.maximum(e_obs, 1e-6))
-    b_comm, b_key = burst_keys
-    made = np.isin(_object_keys(c), b_key[np.isin(b_comm, np.flatnonzero(lp_cand <= np.log(
-        CANDIDATE_P)))])
-    if made.any():
-        donors = ~made if donors is None else donors & ~made
     limits = {"window_ns": st.window, "max_partners": st.max_partners,
               "budget_pairs": st.budget, "max_selected": st.max_selected, "use_numba": st.numba}
     null_lp = []
@@ -400,17 +387,9 @@ def _discover_round(c: _Coded, st: SortedTraces, skip: np.ndarray, *, runs: int,
         _, t2, e2 = _run(c, sn, *args)[:3]
         null_lp.append(_poisson_log_tail(t2, np.maximum(e2, 1e-6)))
     lp_obs = _poisson_log_tail(t_obs, np.maximum(e_obs, 1e-6))
-    pooled = np.sort(np.concatenate(null_lp)) if null_lp else np.empty(0)
-    order = np.argsort(lp_obs, kind="mergesort")
-    ls = lp_obs[order]
-    n_obs = np.searchsorted(ls, ls, side="right").astype(np.float64)
     # expected false groups at log p: what the null runs show, and never less than their tail
     # extrapolated (a group beyond every null run still gets an honest, finite rate)
-    n_null = np.maximum(np.searchsorted(pooled, ls, side="right") / runs,
-                        _tail_floor(pooled, runs, ls))
-    q_sorted = np.minimum.accumulate(np.minimum(1.0, n_null / n_obs)[::-1])[::-1]
-    q = np.empty_like(q_sorted)
-    q[order] = q_sorted
+    q = calibrated_qvalues(lp_obs, null_lp, runs)
     sig = q <= fdr
     # members of significant groups that took part in fewer than min_bursts of its bursts
     # leave it (an account that co-acted once with members is not shown to be one of them)

@@ -838,6 +838,34 @@ def _tail_floor(pooled: np.ndarray, runs: int, lp: np.ndarray) -> np.ndarray:
 
 
 
+def calibrated_qvalues(lp_obs: np.ndarray, null_lp: list[np.ndarray], runs: int
+                       ) -> np.ndarray:
+    """False discovery rates of findings chosen from the data (communities), calibrated on the
+    same procedure run on ``runs`` null runs: at each observed log p-value, the null findings
+    per run at least as extreme (never fewer than the null tail extrapolated,
+    :func:`_tail_floor`) over the observed findings at least as extreme, made monotone.
+
+    Examples
+    --------
+    >>> q = calibrated_qvalues(np.log([1e-12, 0.2]), [np.log([0.01, 0.5])] * 4, 4)
+    >>> bool(q[0] < 1e-3), round(float(q[1]), 2)
+    (True, 0.5)
+    """
+    lp_obs = np.asarray(lp_obs, dtype=np.float64)
+    if lp_obs.size == 0:
+        return np.zeros(0)
+    pooled = np.sort(np.concatenate(null_lp)) if len(null_lp) else np.empty(0)
+    order = np.argsort(lp_obs, kind="mergesort")
+    ls = lp_obs[order]
+    n_obs = np.searchsorted(ls, ls, side="right").astype(np.float64)
+    n_null = np.maximum(np.searchsorted(pooled, ls, side="right") / max(runs, 1),
+                        _tail_floor(pooled, runs, ls))
+    q_sorted = np.minimum.accumulate(np.minimum(1.0, n_null / n_obs)[::-1])[::-1]
+    q = np.empty_like(q_sorted)
+    q[order] = q_sorted
+    return q
+
+
 def cluster_qvalues(labels: pd.Series, graph_edges: pd.DataFrame, candidates: pd.DataFrame,
                     timing_pairs: pd.DataFrame | None = None, *, min_weight: float = 2,
                     edge_fdr: float = 0.01, exclude=()) -> pd.Series:

@@ -546,7 +546,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     lap("edges")
     if timing:
         t_edges = timing_edges(actions, bin_s=timing_bin, min_common=timing_min_common,
-                               fdr=edge_fdr)
+                               fdr=edge_fdr, groups=discover and discovery_runs >= 2,
+                               null_runs=discovery_runs, seed=seed)
         candidates = merge_timing(candidates, t_edges)
     else:
         t_edges = timing_edges(actions.iloc[:0])

@@ -179,3 +179,58 @@ def test_graph_files_keep_the_strongest_edges_when_the_graph_is_huge(tmp_path, m
     m = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert m["graph_files"] == {"edges_written": 5, "edges_total": n}
     assert any("strongest" in w for w in m["warnings"])
+
+
+def _crowd_with_group(seed=1, n_background=2000, group=15, posts=20):
+    """Background accounts posting at random minutes over 3 days; a group whose members share
+    three idiosyncratic minutes and post at random otherwise (pairs ~3e-4 each)."""
+    rng = np.random.default_rng(seed)
+    span = 3 * 86400
+    rows = []
+    for k in range(n_background):
+        rows += [(f"o{k:04d}", START + pd.Timedelta(seconds=int(s)))
+                 for s in rng.integers(0, span, posts)]
+    slots = rng.integers(0, span // 60, 3) * 60  # minute starts: the jitter stays in the bin
+    for k in range(group):
+        own = np.r_[slots + rng.integers(0, 30, 3), rng.integers(0, span, posts)]
+        rows += [(f"g{k:02d}", START + pd.Timedelta(seconds=int(s))) for s in own]
+    return _posts(rows)
+
+
+def test_a_group_is_found_where_its_pairs_are_lost_among_all_pairs():
+    """Each pair of the group is ~1e-4 to 1e-3 on its own, far from significant once every
+    pair of 2,015 posting accounts could have been tested; the group of 15 holds 105 of
+    them, which random whole-hour shifts of the schedules never give. Its pairs get the group's
+    q-value and ``timing_group``; no background account joins it."""
+    a = _crowd_with_group()
+    plain = timing_edges(a, groups=False)
+    g = plain[plain["account_u"].str.startswith("g") & plain["account_v"].str.startswith("g")]
+    assert len(g) >= 90 and not plain["significant"].any()
+    assert (plain["timing_group"] == -1).all()
+    e = timing_edges(a)
+    sig = e[e["significant"]]
+    members = set(sig["account_u"]) | set(sig["account_v"])
+    assert members == {f"g{k:02d}" for k in range(15)}
+    assert (sig["timing_group"] == 0).all() and (sig["q_value"] < 1e-4).all()
+    # a background pair keeps its own q-value
+    bg = e[e["account_u"].str.startswith("o")]
+    assert len(bg) > 50 and (bg["timing_group"] == -1).all()
+    pd.testing.assert_series_equal(bg["q_value"], plain.loc[bg.index, "q_value"])
+    # the same seed gives the same table; no null runs, no groups
+    pd.testing.assert_frame_equal(e, timing_edges(a))
+    assert not timing_edges(a, null_runs=0)["significant"].any()
+
+
+def test_an_account_with_few_ties_to_a_large_group_does_not_join_it():
+    """Two weak pairs with members of a 15-account group: more than 1 % of the posting accounts
+    would have two such pairs with it by chance, so the account is not a member."""
+    a = _crowd_with_group()
+    rng = np.random.default_rng(5)
+    base = a[a["account_id"].isin(["g00", "g01"])]["timestamp"].iloc[[3, 4, 5, 26, 27, 28]]
+    extra = [("x0", t + pd.Timedelta(seconds=5)) for t in base]
+    extra += [("x0", START + pd.Timedelta(seconds=int(s)))
+              for s in rng.integers(0, 3 * 86400, 14)]
+    e = timing_edges(pd.concat([a, _posts(extra)], ignore_index=True))
+    sig = e[e["significant"]]
+    assert "x0" not in set(sig["account_u"]) | set(sig["account_v"])
+    assert len(set(sig["account_u"]) | set(sig["account_v"])) == 15
