@@ -49,6 +49,10 @@ __all__ = ["discover_groups", "DISCOVERY_COLUMNS"]
 DISCOVERY_COLUMNS = ["round", "group", "n_accounts", "n_members", "bursts", "expected",
                      "log10_p", "q_value", "significant"]
 
+#: Share of an object's sharers (at any time) that must be members of a community for the
+#: object to count for it (a burst, or one of the objects its expectation counts).
+MIN_MEMBER_SHARE = 0.25
+
 #: Most rounds of discovery (each on the accounts no earlier round put in a group).
 MAX_ROUNDS = 4
 
@@ -197,7 +201,8 @@ def _group_stats(c: _Coded, st: SortedTraces, lab: np.ndarray, k: int,
     than chance allows (a *burst*: the Poisson tail of the member pairs that co-acted on the
     object, at the object's chance times the member pairs on it, is at most
     :data:`BURST_P`), and ``E``, the expected number, :data:`BURST_P` times the objects two or
-    more members acted on. Posts of one author count as one object (:meth:`_Coded.set_authors`)."""
+    more members acted on. Only objects whose sharers are at least :data:`MIN_MEMBER_SHARE`
+    members count (popular objects, :func:`_popular`, never do). Posts of one author count as one object (:meth:`_Coded.set_authors`)."""
     t = np.zeros(k)
     e = np.zeros(k)
     if k == 0:
@@ -211,7 +216,11 @@ def _group_stats(c: _Coded, st: SortedTraces, lab: np.ndarray, k: int,
     g, a = ca // c.n_accounts, ca % c.n_accounts
     cg, cnt = np.unique(lab[a] * c.n_groups + g, return_counts=True)
     cl, g = cg // c.n_groups, cg % c.n_groups
-    possible = cnt * (cnt - 1) / 2.0
+    # an object is one of the community's only when members are at least MIN_MEMBER_SHARE of
+    # the accounts that ever acted on it: a few members among the early sharers of a popular
+    # post are not a push of theirs
+    share_ok = cnt >= MIN_MEMBER_SHARE * c.object_accounts[g]
+    possible = np.where(share_ok, cnt * (cnt - 1) / 2.0, 0.0)
     exp = possible * chance[g]
     # co-acting member pairs per (community, object)
     i, j = st.select(labels=lab, what="co-actions within discovered communities")
@@ -222,6 +231,7 @@ def _group_stats(c: _Coded, st: SortedTraces, lab: np.ndarray, k: int,
     obs_cg, obs_n = np.unique(lab[pk[:, 1]] * c.n_groups + pk[:, 0], return_counts=True)
     obs = np.zeros(cg.size)
     obs[np.searchsorted(cg, obs_cg)] = obs_n
+    obs[~share_ok] = 0
     # per (community, key)
     key = cl * nk + gkey[g]
     uk, inv = np.unique(key, return_inverse=True)

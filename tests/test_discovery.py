@@ -184,23 +184,54 @@ def test_cli_discovery_options(tmp_path, rotating):
 
 
 def test_longer_discovery_window_runs_its_own_pass():
-    """--discovery-window: a second pass at 10 minutes over the accounts still unexplained;
-    its groups (if any) hold only planted accounts and carry their long-window evidence."""
-    actions, truth = simulate_scenarios("slow,trending", n_accounts=3000, seed=12)
-    planted = set(truth.loc[truth["scenario"] == "slow", "account_id"])
-    det = cib.detect(actions, n_null=50, discovery_runs=5, discovery_window="10m")
+    """--discovery-window 10m: a second pass over the accounts still unexplained finds slow and
+    camouflaged groups the 60 s pass does not (scenario seed 704: recall 0.68 -> 0.91); its
+    groups hold planted accounts (one organic account of 108 here) and carry their long-window
+    evidence. Off by default
+    (``None``; ``0`` too)."""
+    actions, truth = simulate_scenarios("all", n_accounts=5000, seed=704)
+    planted = set(truth.loc[truth["group"] >= 0, "account_id"])
+    det = cib.detect(actions, discovery_window="10m")
     assert det.manifest["parameters"]["discovery_window_s"] == 600.0
     g = det.groups
-    assert (g["window_s"] == 600.0).any()
     long_ids = set(g.loc[g["significant"] & (g["window_s"] == 600.0), "cluster_id"])
+    assert long_ids
     members = set(det.members.loc[det.members["cluster_id"].isin(long_ids), "account_id"])
-    assert members <= planted
-    if long_ids:
-        ev = det.cluster_coactions
-        assert ev.loc[ev["cluster_id"].isin(long_ids), "delay_s"].max() > 60
-    off = cib.detect(actions, n_null=50, discovery_runs=5)
-    assert off.manifest["parameters"]["discovery_window_s"] is None
-    assert set(off.groups["window_s"]) <= {60.0}
+    assert len(members) >= 20 and len(members - planted) <= 0.02 * len(members)
+    ev = det.cluster_coactions
+    assert ev.loc[ev["cluster_id"].isin(long_ids), "delay_s"].max() > 60
+    assert len(_flagged(det) - planted) <= 1
+    for kw in ({}, {"discovery_window": 0}):
+        off = cib.detect(actions, **kw)
+        assert off.manifest["parameters"]["discovery_window_s"] is None
+        assert set(off.groups["window_s"]) <= {60.0}
+        assert len(_flagged(off) & planted) < len(_flagged(det) & planted)
+
+
+def test_objects_members_do_not_own_are_not_their_bursts():
+    """_group_stats: an object counts for a community only when its members are at least
+    MIN_MEMBER_SHARE of the accounts that acted on it. Four accounts among the early sharers of
+    a post that 30 accounts shared are not a push of theirs."""
+    from cib.discovery import MIN_MEMBER_SHARE, _group_stats
+
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    group = ["g1", "g2", "g3", "g4"]
+    rows = []
+    for k in range(3):  # three news posts: the four first within 20 s, 26 others later
+        url = f"https://news.example/{k}"
+        rows += [(f"e{k}{j}", acc, t0 + pd.Timedelta(hours=k, seconds=5 * j), url)
+                 for j, acc in enumerate(group)]
+        rows += [(f"l{k}{j}", f"o{j:02d}", t0 + pd.Timedelta(hours=k, minutes=10 + 3 * j), url)
+                 for j in range(26)]
+    rows += [(f"p{j}", acc, t0 + pd.Timedelta(hours=9, seconds=5 * j), "https://own.example/1")
+             for j, acc in enumerate(group)]  # and one push of their own
+    c = _Coded(build_traces(_url_actions(rows), kinds=["url"]))
+    st = SortedTraces(c, window_ns=60 * 10**9)
+    lab = np.where(np.isin(c.accounts, group), 0, -1)
+    chance = np.full(c.n_groups, 1e-3)
+    assert 4 / 30 < MIN_MEMBER_SHARE
+    t, e, per_account, _ = _group_stats(c, st, lab, 1, chance)
+    assert t.tolist() == [1.0] and e.tolist() == [pytest.approx(0.01)]
 
 
 def test_discovery_is_skipped_with_a_warning_beyond_its_bound(rotating, tmp_path):
@@ -349,18 +380,16 @@ def test_rounds_leave_out_earlier_groups(monkeypatch):
     assert len(calls) == 1 and labels.tolist() == [0, 0, 0] + [-1] * 5
 
 
-@pytest.mark.slow
-def test_groups_hidden_behind_stronger_ones_are_found_in_round_two():
-    """On the 15,000-account suite (seed 501), the null runs of round 1 re-make the groups it
-    finds (rotating network, two slow groups: their pushes lend their bursts to each other)
-    and hide weaker ones; round 2, without them, finds a camouflaged group among others, and
-    nothing organic."""
-    actions, truth = simulate_scenarios("all", n_accounts=15000, seed=501)
+def test_groups_hidden_behind_stronger_ones_are_found_in_later_rounds():
+    """On scenario seed 405 (5,000 accounts), the null runs of round 1 re-make the groups it
+    finds (their pushes lend their bursts to each other) and hide weaker ones; round 2, without
+    them, finds a slow group, round 3 two camouflaged groups; nothing organic."""
+    actions, truth = simulate_scenarios("all", n_accounts=5000, seed=405)
     det = cib.detect(actions)
     g = det.groups
-    r2 = g[(g["round"] == 2) & g["significant"]]
-    assert len(r2) >= 2
-    ids = det.members.loc[det.members["cluster_id"].isin(r2["cluster_id"]), "account_id"]
+    later = g[(g["round"] >= 2) & g["significant"]]
+    assert len(later) >= 2 and later["round"].max() >= 3
+    ids = det.members.loc[det.members["cluster_id"].isin(later["cluster_id"]), "account_id"]
     scen = truth.set_index("account_id").loc[ids, "scenario"]
-    assert (scen == "camouflage").sum() >= 10
+    assert (scen == "slow").sum() >= 10 and (scen == "camouflage").sum() >= 20
     assert _flagged(det) <= set(truth.loc[truth["group"] >= 0, "account_id"])
