@@ -186,7 +186,7 @@ def test_cli_discovery_options(tmp_path, rotating):
 def test_longer_discovery_window_runs_its_own_pass():
     """--discovery-window 10m: a second pass over the accounts still unexplained finds slow and
     camouflaged groups the 60 s pass does not (scenario seed 704: recall 0.68 -> 0.91); its
-    groups hold planted accounts (one organic account of 108 here) and carry their long-window
+    groups hold planted accounts (one trap account of 108 here) and carry their long-window
     evidence. Off by default
     (``None``; ``0`` too)."""
     actions, truth = simulate_scenarios("all", n_accounts=5000, seed=704)
