@@ -249,7 +249,7 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                 seed, n_null, alpha, quiet, edge_fdr=0.01, fdr_runs=20, review=None,
                 pseudonymize=None, text_match="near", text_threshold=0.8, max_partners=None,
                 memory_budget=None, timing=True, timing_bin="60s", timing_min_common=3,
-                per_author=True, discover=True, discovery_runs=10, discovery_window=None,
+                per_author=True, discover=True, discovery_runs=10, discovery_window="10m",
                 discovery_max_pairs=1_000_000,
                 engine="pandas",
                 scheduler=None, memory_limit=None, partitions=None, partition_size=None):
@@ -375,9 +375,9 @@ def _dask_run(detect_dask, parts, actions, **kwargs):
                    "networks), calibrated on null runs.")
 @click.option("--discovery-runs", default=10, show_default=True, type=click.IntRange(min=2),
               help="Null runs that calibrate group discovery.")
-@click.option("--discovery-window", default=None, metavar="DURATION",
-              help="Run group discovery again at this longer window (e.g. 10m) for groups "
-                   "acting within minutes, not seconds (slow coordination). Off by default.")
+@click.option("--discovery-window", default="10m", show_default=True, metavar="DURATION",
+              help="Run group discovery again at this longer window for groups acting "
+                   "within minutes, not seconds (slow coordination); 0 turns it off.")
 @click.option("--discovery-max-pairs", default=1_000_000, show_default=True,
               type=click.IntRange(min=1),
               help="Skip group discovery (with a warning) when the data has more co-actions "

@@ -53,6 +53,10 @@ DISCOVERY_COLUMNS = ["round", "group", "n_accounts", "n_members", "bursts", "exp
 #: object to count for it (a burst, or one of the objects its expectation counts).
 MIN_MEMBER_SHARE = 0.25
 
+#: Objects of the long-window pass must have their middle 80 % of shares within this many
+#: windows (:func:`_compact`).
+LONG_MAX_SPAN = 10.0
+
 #: Most rounds of discovery (each on the accounts no earlier round put in a group).
 MAX_ROUNDS = 4
 
@@ -195,14 +199,35 @@ def _communities(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, seed: int,
 BURST_P = 0.01
 
 
+def _compact(c: _Coded, st: SortedTraces, factor: float) -> np.ndarray:
+    """Per group code: the middle 80 % of its traces' times (this run's) span at most
+    ``factor`` windows."""
+    t = np.empty_like(st.t)
+    t[st.order] = st.t
+    order = np.lexsort((t, c.group))
+    ts = t[order]
+    size = np.bincount(c.group, minlength=c.n_groups)
+    start = np.concatenate(([0], np.cumsum(size)[:-1]))
+    n1 = np.maximum(size - 1, 0)
+    lo = start + np.floor(0.1 * n1).astype(np.int64)
+    hi = start + np.ceil(0.9 * n1).astype(np.int64)
+    ok = size > 0
+    span = np.zeros(c.n_groups, dtype=np.int64)
+    span[ok] = ts[hi[ok]] - ts[lo[ok]]
+    return span <= factor * st.window
+
+
 def _group_stats(c: _Coded, st: SortedTraces, lab: np.ndarray, k: int,
-                 chance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                 chance: np.ndarray, max_span: float | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Per community: ``T``, the number of objects on which its members co-acted far more
     than chance allows (a *burst*: the Poisson tail of the member pairs that co-acted on the
     object, at the object's chance times the member pairs on it, is at most
     :data:`BURST_P`), and ``E``, the expected number, :data:`BURST_P` times the objects two or
     more members acted on. Only objects whose sharers are at least :data:`MIN_MEMBER_SHARE`
-    members count (popular objects, :func:`_popular`, never do). Posts of one author count as one object (:meth:`_Coded.set_authors`)."""
+    members count (popular objects, :func:`_popular`, never do), and with ``max_span`` only
+    objects whose middle 80 % of shares fall within ``max_span`` windows (:func:`_compact`).
+    Posts of one author count as one object (:meth:`_Coded.set_authors`)."""
     t = np.zeros(k)
     e = np.zeros(k)
     if k == 0:
@@ -220,6 +245,8 @@ def _group_stats(c: _Coded, st: SortedTraces, lab: np.ndarray, k: int,
     # the accounts that ever acted on it: a few members among the early sharers of a popular
     # post are not a push of theirs
     share_ok = cnt >= MIN_MEMBER_SHARE * c.object_accounts[g]
+    if max_span is not None:
+        share_ok &= _compact(c, st, max_span)[g]
     possible = np.where(share_ok, cnt * (cnt - 1) / 2.0, 0.0)
     exp = possible * chance[g]
     # co-acting member pairs per (community, object)
@@ -257,8 +284,8 @@ def _group_stats(c: _Coded, st: SortedTraces, lab: np.ndarray, k: int,
 
 
 def _run(c: _Coded, st: SortedTraces, skip: np.ndarray, seed: int, resolution: float,
-         min_size: int, min_bursts: int, rounds: int = 4, max_coactions: int | None = None
-         ) -> tuple:
+         min_size: int, min_bursts: int, max_span: float | None = None, rounds: int = 4,
+         max_coactions: int | None = None) -> tuple:
     """One pass of discovery on the times of ``st``: communities of the burst graph, then per
     community its bursts ``T`` and ``E``, per account the bursts of its community it took part
     in, and the bursts (community, object key).
@@ -272,7 +299,7 @@ def _run(c: _Coded, st: SortedTraces, skip: np.ndarray, seed: int, resolution: f
                        resolution, min_size)
     k = int(lab.max()) + 1 if lab.size else 0
     for _ in range(rounds):
-        t, e, per_account, bursts = _group_stats(c, st, lab, k, chance)
+        t, e, per_account, bursts = _group_stats(c, st, lab, k, chance, max_span)
         drop = (lab >= 0) & (per_account < min_bursts)
         if not drop.any():
             break
@@ -280,15 +307,15 @@ def _run(c: _Coded, st: SortedTraces, skip: np.ndarray, seed: int, resolution: f
         small = np.bincount(lab[lab >= 0], minlength=k)[:k] < min_size
         lab = np.where((lab >= 0) & small[np.maximum(lab, 0)], -1, lab)
     else:
-        t, e, per_account, bursts = _group_stats(c, st, lab, k, chance)
+        t, e, per_account, bursts = _group_stats(c, st, lab, k, chance, max_span)
     return lab, t, e, per_account, bursts
 
 
 def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip: np.ndarray,
                     *, runs: int = 10, seed: int = 0, fdr: float = 0.05, min_size: int = 3,
                     min_bursts: int = 2, resolution: float = 1.0,
-                    max_pairs: int | None = MAX_LENIENT_PAIRS, rounds: int = MAX_ROUNDS
-                    ) -> tuple[np.ndarray, pd.DataFrame]:
+                    max_pairs: int | None = MAX_LENIENT_PAIRS, rounds: int = MAX_ROUNDS,
+                    max_span: float | None = None) -> tuple[np.ndarray, pd.DataFrame]:
     """Find groups of accounts whose co-actions together exceed chance (module docstring).
 
     Discovery runs in rounds: each round leaves out the accounts earlier rounds put in groups
@@ -327,6 +354,11 @@ def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip
         nothing is discovered and ``table.attrs["skipped"]`` says why (None: no bound).
     rounds : int, default :data:`MAX_ROUNDS`
         Most rounds (1: a single round).
+    max_span : float, optional
+        Count only objects whose middle 80 % of shares fall within this many windows (the
+        long-window pass uses :data:`LONG_MAX_SPAN`): a push is over within minutes; a trending
+        hashtag used for hours is not one, though at a 10-minute window the accounts active in
+        its busiest hours co-act on it more than the null runs give.
 
     Returns
     -------
@@ -344,7 +376,8 @@ def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip
     for r in range(max(int(rounds), 1)):
         lab, table = _discover_round(c, st, skip | (labels >= 0), runs=runs, seed=seed,
                                      fdr=fdr, min_size=min_size, min_bursts=min_bursts,
-                                     resolution=resolution, max_pairs=max_pairs)
+                                     resolution=resolution, max_pairs=max_pairs,
+                                     max_span=max_span)
         table.insert(0, "round", np.full(len(table), r + 1, dtype=np.int64))
         table["group"] = np.where(table["group"] >= 0, table["group"] + n_found, -1)
         tables.append(table)
@@ -362,7 +395,8 @@ def discover_groups(c: _Coded, st: SortedTraces, chance: np.ndarray | None, skip
 
 def _discover_round(c: _Coded, st: SortedTraces, skip: np.ndarray, *, runs: int, seed: int,
                     fdr: float, min_size: int, min_bursts: int, resolution: float,
-                    max_pairs: int | None) -> tuple[np.ndarray, pd.DataFrame]:
+                    max_pairs: int | None, max_span: float | None = None
+                    ) -> tuple[np.ndarray, pd.DataFrame]:
     """One round of :func:`discover_groups` on the accounts not in ``skip``: labels (0, 1,
     ... per significant group) and the table of its communities (without ``round``)."""
     n = c.n_accounts
@@ -374,7 +408,7 @@ def _discover_round(c: _Coded, st: SortedTraces, skip: np.ndarray, *, runs: int,
     if n == 0 or runs < 2:
         return none, empty
     skip = np.asarray(skip, dtype=bool)
-    args = (skip, seed, resolution, min_size, min_bursts)
+    args = (skip, seed, resolution, min_size, min_bursts, max_span)
     try:
         lab, t_obs, e_obs, bursts, burst_keys = _run(c, st, *args, max_coactions=max_pairs)
     except _TooMany as exc:

@@ -17,7 +17,7 @@ from .coaction._kernel import DEFAULT_BUDGET_PAIRS
 from .coaction._engine import (BYTES_PER_SELECTED_PAIR, SortedTraces, coaction_frame,
                                parse_memory_budget)
 from .communities import METHODS, find_communities
-from .discovery import MAX_LENIENT_PAIRS, discover_groups
+from .discovery import LONG_MAX_SPAN, MAX_LENIENT_PAIRS, discover_groups
 from .graph import threshold_edges, to_igraph, to_networkx
 from .nullmodel import _Coded, _significance, cluster_pvalues, cluster_qvalues
 from ._stopwatch import stopwatch
@@ -355,7 +355,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
            timing: bool = True, timing_bin: float | str = 60, timing_min_common: int = 3,
            max_partners: int | None = None, memory_budget: str | int | None = None,
            per_author: bool = True, discover: bool = True, discovery_runs: int = 10,
-           discovery_window: float | str | None = None,
+           discovery_window: float | str | None = "10m",
            discovery_max_pairs: int | None = MAX_LENIENT_PAIRS,
            rejects: pd.DataFrame | None = None, input_stats: dict | None = None,
            engine: str = "pandas", client: Any = None, partitions: int | None = None,
@@ -437,12 +437,13 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         their co-acting member pairs rows of ``edges`` with ``group_edge`` true.
     discovery_runs : int, default 10
         Null runs of group discovery (at least 2; 0 turns it off like ``discover=False``).
-    discovery_window : float or str, optional
-        Off by default. Group discovery runs a second time at this longer window (e.g.
-        ``"10m"``), on the accounts still unexplained, for groups that act within minutes
-        rather than seconds (slow coordination); its groups are tested against the null at that
-        window and their co-actions (evidence, ``coactions.csv``) are those within it. A value
-        not above ``window`` skips it.
+    discovery_window : float or str or None, default "10m"
+        Group discovery runs a second time at this longer window, on the accounts still
+        unexplained, for groups that act within minutes rather than seconds (slow
+        coordination); only objects whose middle 80 % of shares fall within 10 such windows
+        count there (a push, not a hashtag trending for hours). Its groups are tested against
+        the null at that window and their co-actions (evidence, ``coactions.csv``) are those
+        within it. None, or a value not above ``window`` (``0``), skips it.
     discovery_max_pairs : int or None, default 1,000,000
         Group discovery is skipped (with a warning in the manifest and the summary) when the
         data has more co-actions (pairs of shares of one object within the window) than this
@@ -610,7 +611,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
             glab2, groups2 = discover_groups(coded, st_long, None, skip | (glab >= 0),
                                              runs=discovery_runs, seed=seed, fdr=edge_fdr,
                                              resolution=resolution,
-                                             max_pairs=discovery_max_pairs)
+                                             max_pairs=discovery_max_pairs,
+                                             max_span=LONG_MAX_SPAN)
             if groups2.attrs.get("skipped"):
                 discovery_warnings.append(groups2.attrs["skipped"])
             groups2.insert(0, "window_s", w2)
