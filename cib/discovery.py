@@ -32,7 +32,8 @@ null data, since a community detection run on noise also finds "dense" groups:
    communities per run with a log p-value at most its own over the number of observed ones
    (made monotone): the false discovery rate of the whole procedure, selection of the
    communities included. Beyond the most extreme null community, the null runs' tail is
-   extrapolated (:func:`cib.nullmodel.calibrated_qvalues`). Groups with ``q_value <= fdr`` are reported.
+   extrapolated (:func:`cib.nullmodel.calibrated_qvalues`). Groups with ``q_value <= fdr`` are
+   reported.
 """
 
 from __future__ import annotations
@@ -218,15 +219,15 @@ def _compact(c: _Coded, st: SortedTraces, factor: float) -> np.ndarray:
 
 
 def _group_stats(c: _Coded, st: SortedTraces, lab: np.ndarray, k: int,
-                 chance: np.ndarray, max_span: float | None = None
+                 chance: np.ndarray, short: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Per community: ``T``, the number of objects on which its members co-acted far more
     than chance allows (a *burst*: the Poisson tail of the member pairs that co-acted on the
     object, at the object's chance times the member pairs on it, is at most
     :data:`BURST_P`), and ``E``, the expected number, :data:`BURST_P` times the objects two or
     more members acted on. Only objects whose sharers are at least :data:`MIN_MEMBER_SHARE`
-    members count (popular objects, :func:`_popular`, never do), and with ``max_span`` only
-    objects whose middle 80 % of shares fall within ``max_span`` windows (:func:`_compact`).
+    members count (popular objects, :func:`_popular`, never do), and with ``short`` (per group
+    code, :func:`_compact`) only the objects it marks.
     Posts of one author count as one object (:meth:`_Coded.set_authors`)."""
     t = np.zeros(k)
     e = np.zeros(k)
@@ -245,8 +246,8 @@ def _group_stats(c: _Coded, st: SortedTraces, lab: np.ndarray, k: int,
     # the accounts that ever acted on it: a few members among the early sharers of a popular
     # post are not a push of theirs
     share_ok = cnt >= MIN_MEMBER_SHARE * c.object_accounts[g]
-    if max_span is not None:
-        share_ok &= _compact(c, st, max_span)[g]
+    if short is not None:
+        share_ok &= short[g]
     possible = np.where(share_ok, cnt * (cnt - 1) / 2.0, 0.0)
     exp = possible * chance[g]
     # co-acting member pairs per (community, object)
@@ -298,8 +299,9 @@ def _run(c: _Coded, st: SortedTraces, skip: np.ndarray, seed: int, resolution: f
     lab = _communities(c.n_accounts, *_burst_graph(c, st, skip, max_coactions), seed,
                        resolution, min_size)
     k = int(lab.max()) + 1 if lab.size else 0
+    short = None if max_span is None else _compact(c, st, max_span)
     for _ in range(rounds):
-        t, e, per_account, bursts = _group_stats(c, st, lab, k, chance, max_span)
+        t, e, per_account, bursts = _group_stats(c, st, lab, k, chance, short)
         drop = (lab >= 0) & (per_account < min_bursts)
         if not drop.any():
             break
@@ -307,7 +309,7 @@ def _run(c: _Coded, st: SortedTraces, skip: np.ndarray, seed: int, resolution: f
         small = np.bincount(lab[lab >= 0], minlength=k)[:k] < min_size
         lab = np.where((lab >= 0) & small[np.maximum(lab, 0)], -1, lab)
     else:
-        t, e, per_account, bursts = _group_stats(c, st, lab, k, chance, max_span)
+        t, e, per_account, bursts = _group_stats(c, st, lab, k, chance, short)
     return lab, t, e, per_account, bursts
 
 

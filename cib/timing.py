@@ -219,11 +219,12 @@ def timing_edges(actions: pd.DataFrame, *, bin_s: float | str = 60, min_common: 
         if inside.any():
             q = np.where(inside, np.minimum(q, group_q[np.maximum(group, 0)]), q)
     ids = np.asarray(accounts, dtype=object)
+    n_posts = np.bincount(acc, minlength=n_acc)
     return pd.DataFrame({
         "account_u": ids[u], "account_v": ids[v], "weight": weight, "times_of_day": times,
-        "weighted": weighted, "n_posts_u": np.bincount(acc, minlength=n_acc)[u],
-        "n_posts_v": np.bincount(acc, minlength=n_acc)[v], "expected": expected, "p_value": p,
-        "q_value": q, "significant": q <= fdr, "timing_group": group})
+        "weighted": weighted, "n_posts_u": n_posts[u], "n_posts_v": n_posts[v],
+        "expected": expected, "p_value": p, "q_value": q, "significant": q <= fdr,
+        "timing_group": group})
 
 
 def _pair_tests(acc: np.ndarray, bins: np.ndarray, n_acc: int, shifts: np.ndarray,
@@ -263,8 +264,8 @@ GROUP_EDGE_P = 1e-3
 MEMBER_P = 0.01
 
 
-def _group_stats(u: np.ndarray, v: np.ndarray, p: np.ndarray, n_acc: int, seed: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _group_logp(u: np.ndarray, v: np.ndarray, p: np.ndarray, n_acc: int, seed: int
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Communities of the pairs with ``p <= GROUP_EDGE_P`` (Leiden) and each one's log
     p-value: the Poisson tail of its internal such pairs at ``GROUP_EDGE_P`` times its possible
     pairs. A member whose such pairs inside its community are fewer than two, or so few that
@@ -272,6 +273,8 @@ def _group_stats(u: np.ndarray, v: np.ndarray, p: np.ndarray, n_acc: int, seed: 
     tail at ``GROUP_EDGE_P`` over the other members), leaves it, and communities of fewer than
     3 accounts are dropped, until nothing changes: two pairs with a 29-account group do not
     make an account one of them."""
+    from scipy.stats import binom
+
     from .discovery import _communities
     from .nullmodel import _poisson_log_tail
 
@@ -280,8 +283,6 @@ def _group_stats(u: np.ndarray, v: np.ndarray, p: np.ndarray, n_acc: int, seed: 
     k = int(lab.max()) + 1 if lab.size and lab.max() >= 0 else 0
     if k == 0:
         return lab, np.zeros(0)
-    from scipy.stats import binom
-
     for _ in range(8):
         same = keep & (lab[u] == lab[v]) & (lab[u] >= 0)
         deg = np.bincount(np.r_[u[same], v[same]], minlength=n_acc)
@@ -314,7 +315,7 @@ def _timing_groups(acc: np.ndarray, bins: np.ndarray, n_acc: int, u: np.ndarray,
     sharing 6 times of day against 0.3 expected are lost. A group of 20 such accounts, though,
     holds 190 of them. The accounts linked by pairs with ``p <= GROUP_EDGE_P`` are split into
     Leiden communities, and a community's statistic is the Poisson tail of its internal such
-    pairs (:func:`_group_stats`); the same is done on ``runs`` null runs in which each
+    pairs (:func:`_group_logp`); the same is done on ``runs`` null runs in which each
     account's posts move by its own random whole number of hours (0-23: its rhythm within the
     hour and its days kept, its alignment with others broken), and a community's ``q_value`` is
     calibrated on them (:func:`cib.nullmodel.calibrated_qvalues`).
@@ -324,7 +325,7 @@ def _timing_groups(acc: np.ndarray, bins: np.ndarray, n_acc: int, u: np.ndarray,
     """
     from .nullmodel import calibrated_qvalues
 
-    lab, lp = _group_stats(u, v, p, n_acc, seed)
+    lab, lp = _group_logp(u, v, p, n_acc, seed)
     none = np.full(u.size, -1, dtype=np.int64)
     if lp.size == 0:
         return none, np.zeros(0)
@@ -333,11 +334,10 @@ def _timing_groups(acc: np.ndarray, bins: np.ndarray, n_acc: int, u: np.ndarray,
     null_lp = []
     for _ in range(runs):
         shift = rng.integers(0, 24, n_acc) * per_hour
-        nb = bins + shift[acc]
-        order = np.lexsort((nb, acc))  # still sorted by account, then bin
-        nu, nv, _, _, _, _, npv = _pair_tests(acc[order], nb[order], n_acc, shifts, per_day,
+        # one shift per account keeps each account's bins sorted
+        nu, nv, _, _, _, _, npv = _pair_tests(acc, bins + shift[acc], n_acc, shifts, per_day,
                                               min_common)
-        null_lp.append(_group_stats(nu, nv, npv, n_acc, seed)[1])
+        null_lp.append(_group_logp(nu, nv, npv, n_acc, seed)[1])
     q = calibrated_qvalues(lp, null_lp, runs)
     sig = q <= fdr
     inside = (lab[u] == lab[v]) & (lab[u] >= 0) & (p <= GROUP_EDGE_P)
