@@ -472,22 +472,52 @@ def _organic_donors(c: _Coded, st: SortedTraces, skip: np.ndarray) -> np.ndarray
     return ok
 
 
+#: A free account joins a group on a single push only when a non-member would land in that
+#: push by chance this rarely (:func:`_chance_visits`).
+SINGLE_PUSH_CHANCE = 0.02
+
+
+def _chance_visits(c: _Coded, st: SortedTraces, objs: np.ndarray,
+                   members: np.ndarray) -> np.ndarray:
+    """Per object code in ``objs`` (sorted), the expected actions of non-members on it that
+    fall, by chance, within one window of its members' push: the non-members' actions outside
+    the push (more than one window before the members' first action on it or after their last)
+    spread evenly over the rest of the object's life, times the push's length plus two windows.
+
+    A post the group amplified while others reshare it all day draws a reader into the push now
+    and then; the group's own post or page, which nobody else shares, never does."""
+    t = np.empty_like(st.t)
+    t[st.order] = st.t
+    rows = np.flatnonzero(np.isin(c.group, objs))
+    o = np.searchsorted(objs, c.group[rows])
+    ot = t[rows].astype(np.float64)
+    om = members[c.account[rows]]
+    big = np.finfo(np.float64).max
+    first, last = np.full(objs.size, big), np.full(objs.size, -big)
+    np.minimum.at(first, o[om], ot[om])
+    np.maximum.at(last, o[om], ot[om])
+    life_lo, life_hi = np.full(objs.size, big), np.full(objs.size, -big)
+    np.minimum.at(life_lo, o, ot)
+    np.maximum.at(life_hi, o, ot)
+    w = float(st.window)
+    outside = ~om & ((ot < first[o] - w) | (ot > last[o] + w))
+    n_out = np.bincount(o[outside], minlength=objs.size)
+    span = np.maximum(last - first, 0.0) + 2 * w
+    return n_out * span / np.maximum(life_hi - life_lo - span, span)
+
+
 def _expand(c: _Coded, st: SortedTraces, labels: np.ndarray, new: np.ndarray,
             burst_keys: tuple[np.ndarray, np.ndarray], skip: np.ndarray,
             min_bursts: int) -> np.ndarray:
     """Add to each significant group the accounts outside every group that co-acted with its
     members in at least ``min_bursts`` of its bursts, mostly with members (members of a
-    rotating network whose own weak ties left them outside the community), or in one burst with
-    at least three members and no one else, on an object mostly shared by members (a member
-    that joined a single push of the group's own post or page)."""
+    rotating network whose own weak ties left them outside the community), or that took part
+    in a single push of the group (:func:`_single_push`)."""
     comm, key = burst_keys
     if comm.size == 0 or not (labels >= 0).any():
         return labels
     out = labels.copy()
     gkey = _object_keys(c)
-    n_keys = int(gkey.max()) + 1
-    key_acc = _unique_rows(gkey[c.group], c.account)      # who ever acted on each key
-    sharers = np.bincount(key_acc[:, 0], minlength=n_keys)
     free = (labels < 0) & ~skip
     for grp in np.unique(new[comm][new[comm] >= 0]):
         keys = key[new[comm] == grp]
@@ -519,23 +549,43 @@ def _expand(c: _Coded, st: SortedTraces, labels: np.ndarray, new: np.ndarray,
         n_member_partners = np.bincount(pairs[:, 0], weights=members[pairs[:, 1]],
                                         minlength=c.n_accounts)
         join = free & (counts >= min_bursts) & (2 * n_member_partners >= n_partners)
-        # or, in one of its bursts, it acted with at least three members and nobody else, on an
-        # object most of whose sharers (at any time) are members: the group's own post or page
-        # (not a popular post the group amplified, which a crowd shares too)
-        trip = _unique_rows(np.r_[ai, aj], gkey[np.r_[g, g]], np.r_[aj, ai])
-        trip = trip[~members[trip[:, 0]]]
-        ok_rows = _unique_rows(trip[:, 0], trip[:, 1])
-        if ok_rows.size:
-            idx = np.searchsorted(ok_rows[:, 0] * n_keys + ok_rows[:, 1],
-                                  trip[:, 0] * n_keys + trip[:, 1])
-            mp = np.bincount(idx, weights=members[trip[:, 2]], minlength=ok_rows.shape[0])
-            op = np.bincount(idx, weights=~members[trip[:, 2]], minlength=ok_rows.shape[0])
-            msharers = np.bincount(key_acc[:, 0], weights=members[key_acc[:, 1]],
-                                   minlength=n_keys)
-            own = 2 * msharers[ok_rows[:, 1]] >= sharers[ok_rows[:, 1]]
-            hit = np.zeros(c.n_accounts, dtype=bool)
-            hit[ok_rows[(mp >= 3) & (op == 0) & own, 0]] = True
-            join |= free & hit
+        join |= free & _single_push(c, st, members, ai, aj, g)
         out[join] = grp
         free &= ~join
     return out
+
+
+def _single_push(c: _Coded, st: SortedTraces, members: np.ndarray, ai: np.ndarray,
+                 aj: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Per account code, whether it took part in one push of the group: on one of the group's
+    burst objects (``g``, with the co-acting pairs ``ai``-``aj`` on it) it acted within the
+    window of at least three members, and of at least as many members as other accounts (the
+    others being mostly members too, not yet known as such), the members are at least
+    :data:`MIN_MEMBER_SHARE` of the object's sharers (at any time), and an outsider would land
+    in that push by chance at most :data:`SINGLE_PUSH_CHANCE` times (:func:`_chance_visits`).
+
+    A rotating network's member that joined one push of five to ten members in three days is
+    found this way; a reader who reshared the amplified post right after the push is not, when
+    the post draws readers all day."""
+    hit = np.zeros(c.n_accounts, dtype=bool)
+    trip = _unique_rows(np.r_[ai, aj], np.r_[g, g], np.r_[aj, ai])
+    trip = trip[~members[trip[:, 0]]]
+    if trip.size == 0:
+        return hit
+    rows = _unique_rows(trip[:, 0], trip[:, 1])             # (outsider, object)
+    ng = np.int64(c.n_groups)
+    idx = np.searchsorted(rows[:, 0] * ng + rows[:, 1], trip[:, 0] * ng + trip[:, 1])
+    mp = np.bincount(idx, weights=members[trip[:, 2]], minlength=rows.shape[0])
+    op = np.bincount(idx, weights=~members[trip[:, 2]], minlength=rows.shape[0])
+    m_rows = members[c.account]
+    ga = _unique_rows(c.group[m_rows], c.account[m_rows])
+    m_sharers = np.bincount(ga[:, 0], minlength=c.n_groups) if ga.size else np.zeros(c.n_groups)
+    good = (mp >= 3) & (op <= mp) & \
+        (m_sharers[rows[:, 1]] >= MIN_MEMBER_SHARE * c.object_accounts[rows[:, 1]])
+    if not good.any():
+        return hit
+    objs = np.unique(rows[good, 1])
+    calm = _chance_visits(c, st, objs, members) <= SINGLE_PUSH_CHANCE
+    good &= calm[np.searchsorted(objs, np.where(good, rows[:, 1], objs[0]))]
+    hit[rows[good, 0]] = True
+    return hit

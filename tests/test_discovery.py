@@ -308,30 +308,58 @@ def _url_actions(rows: list[tuple]) -> pd.DataFrame:
         "media": [[] for _ in range(n)], "platform": "test"})
 
 
-def test_a_member_of_one_push_joins_only_on_the_groups_own_object():
-    """_expand: an account that acted in one burst with three or more members and no one else
-    joins, when the object is the group's own (most of its sharers are members); not on a
-    popular object the group amplified, nor when others acted with it."""
+def test_a_member_of_one_push_joins_only_when_chance_cannot_explain_it():
+    """_expand: an account that acted in one burst within the window of three or more members,
+    and of no more others than members, joins when members are at least a quarter of the
+    object's sharers and outsiders would land in the push by chance at most
+    SINGLE_PUSH_CHANCE times; not on a popular object the group amplified, nor on a post that
+    readers reshare all day, nor when outsiders outnumber the members beside it."""
+    from cib.discovery import SINGLE_PUSH_CHANCE, _chance_visits
+
     t0 = pd.Timestamp("2024-01-01", tz="UTC")
     sec = lambda s: t0 + pd.Timedelta(seconds=s)  # noqa: E731
+    # the group's own page: x joins
     rows = [(f"a{j}", m, sec(5 * j), "https://group.example/own")
             for j, m in enumerate(["g1", "g2", "g3", "g4", "x"])]
+    # a popular page the group amplified (members 3 of 34 sharers): y does not join
     rows += [(f"b{j}", m, sec(3600 + 5 * j), "https://news.example/hot")
              for j, m in enumerate(["g1", "g2", "g3", "y"])]
     rows += [(f"n{j}", f"o{j:02d}", sec(20_000 + 600 * j), "https://news.example/hot")
              for j in range(30)]
+    # a push with two accounts not yet known as members beside three members: both join
     rows += [(f"c{j}", m, sec(7200 + 5 * j), "https://group.example/two")
              for j, m in enumerate(["g4", "g5", "g6", "z", "w"])]
+    # a post readers reshare all day (4 readers over 6 hours): v, right after the push, does not
+    rows += [(f"d{j}", m, sec(40_000 + 5 * j), "https://blog.example/read")
+             for j, m in enumerate(["g1", "g2", "g3", "g4", "v"])]
+    rows += [(f"e{j}", f"r{j}", sec(40_000 + 4500 * (j - 1)), "https://blog.example/read")
+             for j in (-1, 2, 3, 4)]
+    # outsiders outnumber the members beside them: none of q1-q5 joins
+    rows += [(f"f{j}", m, sec(60_000 + 4 * j), "https://group.example/three")
+             for j, m in enumerate(["g1", "g2", "g3", "q1", "q2", "q3", "q4", "q5"])]
     c = _Coded(build_traces(_url_actions(rows), kinds=["url"]))
     st = SortedTraces(c, window_ns=60 * 10**9)
     labels = np.where(np.isin(c.accounts, ["g1", "g2", "g3", "g4", "g5", "g6"]), 0, -1)
-    keys = np.flatnonzero(np.isin(c.group_object.astype(str), [
-        "group.example/own", "news.example/hot", "group.example/two"]))
-    assert keys.size == 3
-    out = _expand(c, st, labels, np.array([0]), (np.zeros(3, np.int64), keys),
+    names = ["group.example/own", "news.example/hot", "group.example/two", "blog.example/read",
+             "group.example/three"]
+    keys = np.flatnonzero(np.isin(c.group_object.astype(str), names))
+    assert keys.size == 5
+    out = _expand(c, st, labels, np.array([0]), (np.zeros(5, np.int64), keys),
                   np.zeros(c.n_accounts, bool), 2)
     joined = set(c.accounts[(out == 0) & (labels < 0)])
-    assert joined == {"x"}
+    assert joined == {"x", "z", "w"}
+    # the chance of a reader in the push: 4 reader actions spread over the rest of the
+    # post's life (6.25 h less the push), times the push plus two windows (15 s + 120 s)
+    objs = np.sort(keys)
+    lam = _chance_visits(c, st, objs, labels == 0)
+    read = objs[c.group_object[objs].astype(str) == "blog.example/read"]
+    got = lam[np.searchsorted(objs, read)][0]
+    life = (53_500 - 31_000) * 1e9  # the first reader to the last
+    span = (15 + 120) * 1e9
+    assert got == pytest.approx(4 * span / (life - span))
+    assert got > SINGLE_PUSH_CHANCE
+    own = objs[c.group_object[objs].astype(str) == "group.example/own"]
+    assert lam[np.searchsorted(objs, own)][0] == 0.0
 
 
 def test_popular_objects_are_left_out_whatever_their_times():
