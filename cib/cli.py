@@ -250,7 +250,7 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                 pseudonymize=None, text_match="near", text_threshold=0.8, max_partners=None,
                 memory_budget=None, timing=True, timing_bin="60s", timing_min_common=3,
                 per_author=True, discover=True, discovery_runs=10, discovery_window="10m",
-                discovery_max_pairs=1_000_000,
+                discovery_max_pairs=1_000_000, edge_groups=True,
                 engine="pandas",
                 scheduler=None, memory_limit=None, partitions=None, partition_size=None):
     from .coaction._engine import parse_memory_budget
@@ -298,7 +298,7 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                  rejects=rejects, input_stats=stats,
                  per_author=per_author, discover=discover, discovery_runs=discovery_runs,
                  discovery_window=discovery_window,
-                 discovery_max_pairs=discovery_max_pairs)
+                 discovery_max_pairs=discovery_max_pairs, edge_groups=edge_groups)
     stack.close()
     if not quiet:
         for w in det.manifest.get("warnings", []):
@@ -383,6 +383,11 @@ def _dask_run(detect_dask, parts, actions, **kwargs):
               help="Skip group discovery (with a warning) when the data has more co-actions "
                    "(shares of one object within the window) outside crowds of 100+ "
                    "accounts than this (dense inputs).")
+@click.option("--edge-groups/--no-edge-groups", default=True, show_default=True,
+              help="Also test co-action edges as groups: pairs with p <= 1e-3 among accounts "
+                   "not in pairs significant on their own form communities, calibrated on the "
+                   "edge stage's null runs (--fdr-runs); finds groups that hide their pushes in "
+                   "organic activity.")
 @click.option("--max-partners", default=None, type=click.IntRange(min=1), metavar="L",
               help="Pair each share only with the next L shares of the same object in the "
                    "window (off: exact). Bounds the work on viral objects; the pairs left out "
@@ -431,7 +436,7 @@ def _dask_run(detect_dask, parts, actions, **kwargs):
 def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
            seed, n_null, alpha, edge_fdr, fdr_runs, text_match, text_threshold, timing,
            timing_bin, timing_min_common, per_author, discover, discovery_runs,
-           discovery_window, discovery_max_pairs, max_partners,
+           discovery_window, discovery_max_pairs, edge_groups, max_partners,
            memory_budget, compat, min_participation, edge_weight, networks, min_edge_weight,
            keep_empty_urls, review, pseudonymize, engine, scheduler, memory_limit, partitions,
            partition_size):
@@ -478,7 +483,7 @@ def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                 timing_bin=timing_bin, timing_min_common=timing_min_common,
                 per_author=per_author, discover=discover, discovery_runs=discovery_runs,
                 discovery_window=discovery_window, discovery_max_pairs=discovery_max_pairs,
-                engine=engine, scheduler=scheduler, memory_limit=memory_limit,
+                edge_groups=edge_groups, engine=engine, scheduler=scheduler, memory_limit=memory_limit,
                 partitions=partitions, partition_size=partition_size)
 
 

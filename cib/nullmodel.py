@@ -388,18 +388,18 @@ class _Coded(CodedTraces):
                 "p_value": np.exp(logp), "log_p": logp, "chance": chance}
 
     def null_logp(self, null: TimeSwapNull, time: np.ndarray, window_ns: int, cap: int,
-                  min_weight: float) -> np.ndarray:
+                  min_weight: float, with_pairs: bool = False):
         """The log p-values of one null run's edges, float for float what the reference path
         gives (``SortedTraces(self, time, ...)``, its ``edges(min_weight)``, then :meth:`test`
         of those edges; see ``_null_fdr(..., fast=False)``), in the edges' order. One
         account-major numba pass (:func:`cib._edgetest.null_edges`) finds the edges, their
         events and the chance's counts without materialising, sorting or hashing any
-        co-action. Needs numba."""
+        co-action. Needs numba. With ``with_pairs``, ``(u, v, log_p)`` (account codes)."""
         from ._edgetest import group_time_order, null_edges
         from .coaction._kernel import _min_weight, _nb_by_account, _nb_records
 
         if self.group.size == 0:
-            return np.empty(0)
+            return _no_pairs() if with_pairs else np.empty(0)
         order, gstart, _ = null._plan(None)
         srt = group_time_order(order, gstart, time)
         a = np.ascontiguousarray(self.account[srt])
@@ -409,9 +409,14 @@ class _Coded(CodedTraces):
         e = null_edges(rec, self.action[srt], self.group_author, window_ns, cap, start, byacc,
                        _min_weight(min_weight), self.n_groups, int(self.action.max()) + 1)
         if e["u"].size == 0:
-            return np.empty(0)
+            return _no_pairs() if with_pairs else np.empty(0)
         chance = self.chance(e["pairs"].astype(np.float64), e["removed"].astype(np.float64))
-        return self.pvalues(e["u"], e["v"], np.minimum(e["weight"], e["events"]), chance)[2]
+        lp = self.pvalues(e["u"], e["v"], np.minimum(e["weight"], e["events"]), chance)[2]
+        return (e["u"].astype(np.int64), e["v"].astype(np.int64), lp) if with_pairs else lp
+
+
+def _no_pairs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
 
 
 def pair_chance(traces: pd.DataFrame, window: float | str = 60,
@@ -515,8 +520,10 @@ def edge_significance(edges: pd.DataFrame, traces: pd.DataFrame, window: float |
 
 def _significance(c: _Coded, st: SortedTraces, edges: pd.DataFrame, tu: np.ndarray,
                   tv: np.ndarray, per_group: np.ndarray | None, selected: tuple | None,
-                  min_weight: float, fdr_runs: int, seed: int) -> pd.DataFrame:
-    """:func:`edge_significance` on coded traces (the pipeline passes the passes it already ran)."""
+                  min_weight: float, fdr_runs: int, seed: int,
+                  group_fdr: float | None = None) -> pd.DataFrame:
+    """:func:`edge_significance` on coded traces (the pipeline passes the passes it already ran);
+    with ``group_fdr`` (and ``fdr_runs``), also :func:`_edge_groups` (column ``edge_group``)."""
     out = edges.copy()
     res = c.test(st, tu, tv, edges["weight"].to_numpy(dtype=np.int64), per_group, selected)
     p = res["p_value"]
@@ -525,26 +532,96 @@ def _significance(c: _Coded, st: SortedTraces, edges: pd.DataFrame, tu: np.ndarr
     out["expected"] = res["expected"]
     out["p_value"] = p
     out["log10_p"] = res["log_p"] / np.log(10.0)
-    if fdr_runs:
+    if fdr_runs and group_fdr is not None:
+        from .timing import GROUP_EDGE_P
+
+        q, null_pairs = _null_fdr(c, st, res["log_p"], min_weight, int(fdr_runs), seed,
+                                  pairs_below=np.log(GROUP_EDGE_P))
+        group, group_q = _edge_groups(c.n_accounts, tu, tv, p, q, null_pairs, seed, group_fdr)
+        inside = group >= 0
+        q[inside] = np.minimum(q[inside], group_q[group[inside]])
+        out["q_value"] = q
+        out["edge_group"] = group
+    elif fdr_runs:
         out["q_value"] = _null_fdr(c, st, res["log_p"], min_weight, int(fdr_runs), seed)
     else:
         out["q_value"] = benjamini_hochberg(p)
     return out
 
 
+def _edge_groups(n_accounts: int, tu: np.ndarray, tv: np.ndarray, p: np.ndarray, q: np.ndarray,
+                 null_pairs: list[tuple], seed: int, fdr: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of accounts whose co-action edges are each only moderately significant, tested as
+    groups.
+
+    A group that hides its pushes in organic activity (a tenth of what its members do) gives
+    each member pair five co-actions against 0.5 expected: ``p ~ 1e-4``, which the edge false
+    discovery rate, run over every pair that could have co-acted, does not let through one by
+    one (``q ~ 0.1``). Twenty such accounts, though, hold 190 of them. As for timing groups
+    (:func:`cib.timing._group_logp`), the pairs with ``p <= GROUP_EDGE_P`` link accounts,
+    Leiden splits them into communities, members need more such pairs inside than 1 % of the
+    accounts would get by chance, and a community's statistic is the Poisson tail of its
+    internal such pairs; the same is done on the edge stage's own null runs
+    (``null_pairs``: ``(u, v, log_p)`` per run, its pairs with ``p <= GROUP_EDGE_P``), on which the communities' false discovery
+    rate is calibrated (:func:`calibrated_qvalues`).
+
+    Accounts in pairs already significant on their own (``q <= fdr``) are left out, in the
+    observed data and in every null run: their groups are found without this test, and their
+    own pushes, which exchange time profiles with each other in the null runs (a popularity
+    bin that a group's posts fill), re-make them there at full strength and would hide every
+    weaker group behind them.
+
+    Returns, per pair, the index of the significant group it lies inside (-1: none; groups
+    0, 1, ... by decreasing size), and per group its ``q_value``.
+    """
+    from .timing import GROUP_EDGE_P, _group_logp
+
+    none = np.full(tu.size, -1, dtype=np.int64)
+    skip = np.zeros(n_accounts, dtype=bool)
+    strong = q <= fdr
+    skip[tu[strong]] = True
+    skip[tv[strong]] = True
+    keep = ~skip[tu] & ~skip[tv]
+    if not (keep & (p <= GROUP_EDGE_P)).any():
+        return none, np.zeros(0)
+    lab, lp = _group_logp(tu[keep], tv[keep], p[keep], n_accounts, seed)
+    if lp.size == 0:
+        return none, np.zeros(0)
+    null_lp = []
+    for nu, nv, nlp in null_pairs:
+        k = ~skip[nu] & ~skip[nv]
+        null_lp.append(_group_logp(nu[k], nv[k], np.exp(nlp[k]), n_accounts, seed)[1])
+    gq = calibrated_qvalues(lp, null_lp, len(null_pairs))
+    size = np.bincount(lab[lab >= 0], minlength=lp.size)
+    sig = (gq <= fdr) & (size >= 3)
+    new = np.full(lp.size, -1, dtype=np.int64)
+    new[sig] = np.arange(int(sig.sum()))
+    inside = keep & (lab[tu] == lab[tv]) & (lab[tu] >= 0) & (p <= GROUP_EDGE_P)
+    group = np.where(inside, new[np.maximum(lab[tu], 0)], -1)
+    return group, gq[sig]
+
+
 def _null_fdr(c: _Coded, st: SortedTraces, logp_observed: np.ndarray, min_weight: float,
-              runs: int, seed: int, fast: bool = True) -> np.ndarray:
+              runs: int, seed: int, fast: bool = True, pairs_below: float | None = None):
     """q-values of the observed log p-values, calibrated on ``runs`` null runs of the edge stage
     (see :func:`edge_significance`). Everything is compared on log p, so pairs far beyond their
     expectation keep their order instead of tying at p = 0. ``fast=False`` runs the reference
-    path (:meth:`_Coded.test` per run) that :meth:`_Coded.null_logp` reproduces."""
+    path (:meth:`_Coded.test` per run) that :meth:`_Coded.null_logp` reproduces. With
+    ``pairs_below`` (a log p-value), also each run's pairs at most that (``(u, v, log_p)``,
+    account codes)."""
     null = TimeSwapNull.from_coded(c)
     rng = np.random.default_rng(seed)
     null_lp: list[np.ndarray] = []
+    null_pairs: list[tuple] = []
     for _ in range(runs):
         time = null.sample(rng)
         if fast and st.numba:
-            null_lp.append(c.null_logp(null, time, st.window, st.cap, min_weight))
+            got = c.null_logp(null, time, st.window, st.cap, min_weight, with_pairs=True)
+            if pairs_below is not None:
+                low = got[2] <= pairs_below
+                null_pairs.append(tuple(x[low] for x in got))
+            null_lp.append(got[2])
             continue
         sn = SortedTraces(c, time, window_ns=st.window, max_partners=st.max_partners,
                           budget_pairs=st.budget, max_selected=st.max_selected,
@@ -554,6 +631,11 @@ def _null_fdr(c: _Coded, st: SortedTraces, logp_observed: np.ndarray, min_weight
             cu = e["u"].astype(np.int64)
             cv = e["v"].astype(np.int64)
             null_lp.append(c.test(sn, cu, cv, e["weight"], fast=fast)["log_p"])
+            if pairs_below is not None:
+                low = null_lp[-1] <= pairs_below
+                null_pairs.append((cu[low], cv[low], null_lp[-1][low]))
+        elif pairs_below is not None:
+            null_pairs.append(_no_pairs())
     pooled = np.sort(np.concatenate(null_lp)) if null_lp else np.empty(0)
     order = np.argsort(logp_observed, kind="mergesort")
     ls = logp_observed[order]
@@ -567,7 +649,7 @@ def _null_fdr(c: _Coded, st: SortedTraces, logp_observed: np.ndarray, min_weight
     q_sorted = np.minimum.accumulate(q_sorted[::-1])[::-1]
     q = np.empty_like(q_sorted)
     q[order] = q_sorted
-    return q
+    return (q, null_pairs) if pairs_below is not None else q
 
 
 def _effective_tests(pooled: np.ndarray, runs: int, min_count: float = 5.0) -> float:

@@ -356,7 +356,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
            max_partners: int | None = None, memory_budget: str | int | None = None,
            per_author: bool = True, discover: bool = True, discovery_runs: int = 10,
            discovery_window: float | str | None = "10m",
-           discovery_max_pairs: int | None = MAX_LENIENT_PAIRS,
+           discovery_max_pairs: int | None = MAX_LENIENT_PAIRS, edge_groups: bool = True,
            rejects: pd.DataFrame | None = None, input_stats: dict | None = None,
            engine: str = "pandas", client: Any = None, partitions: int | None = None,
            _prepared: Any = None) -> Detection:
@@ -449,6 +449,14 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         data has more co-actions (pairs of shares of one object within the window) than this
         outside crowds (objects more than 100 accounts co-acted on, which discovery leaves
         out): on dense inputs it would take far longer than everything else. None: no bound.
+    edge_groups : bool, default True
+        Also test co-action edges as groups (:func:`cib.nullmodel._edge_groups`): the pairs
+        with ``p_value <= 1e-3`` among accounts not already in pairs significant on their own
+        form Leiden communities, whose false discovery rate is calibrated on the edge stage's
+        ``fdr_runs`` null runs; a pair inside a group with a rate of at most ``edge_fdr`` gets
+        that rate as its ``q_value`` (when lower) and the group in ``edge_group``. A group that
+        hides its pushes in organic activity gives each pair ``p ~ 1e-4``, not enough one by
+        one. Needs ``fdr_runs``.
     rejects, input_stats : optional
         What :func:`cib.read_actions` returned, carried into the outputs and the manifest.
     engine : {"pandas", "dask"}, default "pandas"
@@ -487,8 +495,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                            per_author=per_author, discover=discover,
                            discovery_runs=discovery_runs,
                            discovery_window=discovery_window,
-                           discovery_max_pairs=discovery_max_pairs, rejects=rejects,
-                           input_stats=input_stats)
+                           discovery_max_pairs=discovery_max_pairs, edge_groups=edge_groups,
+                           rejects=rejects, input_stats=input_stats)
     timings, lap = stopwatch()
 
     if _prepared is None:  # the dask engine validated its partitions
@@ -542,7 +550,10 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     cu_ids = coded.account_codes(combined["account_u"])
     cv_ids = coded.account_codes(combined["account_v"])
     candidates = _significance(coded, st, combined, cu_ids, cv_ids, per_group, sel, min_weight,
-                               fdr_runs, seed)
+                               fdr_runs, seed,
+                               group_fdr=edge_fdr if edge_groups else None)
+    if "edge_group" not in candidates:
+        candidates["edge_group"] = np.full(len(candidates), -1, dtype=np.int64)
     candidates["significant"] = (candidates["q_value"] <= edge_fdr).to_numpy(dtype=bool)
     lap("edges")
     if timing:
@@ -682,6 +693,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                        "memory_budget": memory_budget, "per_author": bool(per_author),
                        "discover": bool(discover), "discovery_runs": discovery_runs,
                        "discovery_max_pairs": discovery_max_pairs,
+                       "edge_groups": bool(edge_groups),
                        "discovery_window_s": w2 if w2 > w else None},
         "engine": {"numba": bool(st.numba), "budget_pairs": int(st.budget),
                    "max_partners": max_partners, "dropped_pairs": int(dropped)},
@@ -829,6 +841,7 @@ def _add_group_edges(candidates: pd.DataFrame, traces: pd.DataFrame, coded: _Cod
     add["q_value"] = add["account_u"].map(labels).map(gq["q_value"]).to_numpy(dtype=np.float64)
     add["significant"] = False
     add["group_edge"] = True
+    add["edge_group"] = -1
     for col in out.columns:
         if col not in add.columns:
             add[col] = 0 if out[col].dtype.kind in "iu" else (

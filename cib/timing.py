@@ -445,6 +445,8 @@ def merge_timing(edges: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
         for c in out.columns:
             if c.startswith("w_") or c in ("weight", "n_pairs", "n_events", "n_common"):
                 rows[c] = 0
+            elif c == "edge_group":
+                rows[c] = -1
         rows["account_u"] = new["account_u"].to_numpy(dtype=object)
         rows["account_v"] = new["account_v"].to_numpy(dtype=object)
         rows["weighted"] = new["weighted"].to_numpy(dtype=np.float64)
