@@ -483,7 +483,8 @@ def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                 timing_bin=timing_bin, timing_min_common=timing_min_common,
                 per_author=per_author, discover=discover, discovery_runs=discovery_runs,
                 discovery_window=discovery_window, discovery_max_pairs=discovery_max_pairs,
-                edge_groups=edge_groups, engine=engine, scheduler=scheduler, memory_limit=memory_limit,
+                edge_groups=edge_groups, engine=engine, scheduler=scheduler,
+                memory_limit=memory_limit,
                 partitions=partitions, partition_size=partition_size)
 
 
