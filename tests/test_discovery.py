@@ -363,6 +363,43 @@ def test_a_member_of_one_push_joins_only_when_chance_cannot_explain_it():
     assert lam[np.searchsorted(objs, own)][0] == 0.0
 
 
+def test_two_pushes_on_posts_others_reshare_all_day_make_a_member():
+    """_expand: a rotating network amplifies posts that 40 readers reshare over the day (members
+    far below a quarter of the sharers, so no burst of the group's test); an account in two of
+    its pushes joins (quiet pushes: an outsider lands in such a push by chance 0.08 times). An
+    account in two pushes on posts a crowd reshares around the push does not."""
+    from cib.discovery import PUSH_OBJECT_CHANCE, _quiet_pushes
+
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    sec = lambda s: t0 + pd.Timedelta(seconds=s)  # noqa: E731
+    rows = [(f"a{j}", m, sec(5 * j), "https://group.example/own")
+            for j, m in enumerate(["g1", "g2", "g3", "g4"])]
+    for k, (page, push) in enumerate([("p1", ["g1", "g2", "g3", "x"]),
+                                      ("p2", ["g4", "g5", "g6", "x"])]):
+        rows += [(f"r{k}{i}", f"reader{k}{i:02d}", sec(1800 * i), f"https://news.example/{page}")
+                 for i in range(40)]
+        rows += [(f"q{k}{j}", m, sec(1800 * 10 + 900 + 5 * j), f"https://news.example/{page}")
+                 for j, m in enumerate(push)]
+    for k, (page, push) in enumerate([("h1", ["g1", "g2", "g3", "y"]),
+                                      ("h2", ["g4", "g5", "g6", "y"])]):
+        base = 200_000 + 10_000 * k
+        rows += [(f"c{k}{i}", f"crowd{k}{i:02d}", sec(base + 30 * i), f"https://news.example/{page}")
+                 for i in range(60)]
+        rows += [(f"d{k}{j}", m, sec(base + 900 + 7 + 5 * j), f"https://news.example/{page}")
+                 for j, m in enumerate(push)]
+    c = _Coded(build_traces(_url_actions(rows), kinds=["url"]))
+    st = SortedTraces(c, window_ns=60 * 10**9)
+    members = np.isin(c.accounts, ["g1", "g2", "g3", "g4", "g5", "g6"])
+    labels = np.where(members, 0, -1)
+    quiet = set(c.group_object[_quiet_pushes(c, st, members)].astype(str))
+    assert quiet == {"news.example/p1", "news.example/p2", "group.example/own"}
+    assert PUSH_OBJECT_CHANCE == 0.3
+    own = np.flatnonzero(c.group_object.astype(str) == "group.example/own")
+    out = _expand(c, st, labels, np.array([0]), (np.zeros(1, np.int64), own),
+                  np.zeros(c.n_accounts, bool), 2)
+    assert set(c.accounts[(out == 0) & (labels < 0)]) == {"x"}
+
+
 def test_popular_objects_are_left_out_whatever_their_times():
     """An object that more than MAX_BURST_SHARERS accounts acted on adds nothing to the burst
     graph or to a community's bursts, even when only a few of them co-act (a spread-out
