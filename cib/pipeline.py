@@ -570,6 +570,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     sizes = communities.map(communities.value_counts())
     labels = communities.where(sizes >= 2, -1)
     # renumber clusters 0..K-1 (communities are already numbered by decreasing size)
+    labels = _merge_split(labels, candidates)
     keep = sorted(labels[labels >= 0].unique())
     labels = labels.map({**{c: i for i, c in enumerate(keep)}, -1: -1}).astype("int64")
     lap("communities")
@@ -801,6 +802,67 @@ def _merge_groups(labels: pd.Series, glab: np.ndarray, coded: _Coded,
                        "window_s": sig["window_s"].to_numpy(dtype=np.float64)},
                       index=pd.Index(base + sig["group"].to_numpy(), name="cluster_id"))
     return out, gq
+
+
+#: Two communities are one when the share of their cross pairs with ``p <= GROUP_EDGE_P`` is
+#: at least this fraction of the smaller of their internal shares (:func:`_merge_split`).
+MERGE_DENSITY = 0.5
+
+
+def _merge_split(labels: pd.Series, candidates: pd.DataFrame) -> pd.Series:
+    """Merge communities of the graph that the tested pairs do not tell apart.
+
+    Leiden cuts the graph of significant edges; a group whose strongest pairs passed the edge
+    test one by one and whose others passed only as an edge group (or not at all) is cut
+    along that line, though its members' pairs across the cut are as far beyond chance as
+    those inside. Two communities are merged when, among the tested pairs (``candidates``),
+    the share of their cross pairs with ``p_value <= GROUP_EDGE_P`` is at least
+    :data:`MERGE_DENSITY` of the smaller of the two communities' internal shares (at least 3
+    such cross pairs). Merged communities take the smallest label among them; labels are
+    renumbered by decreasing size (ties: smallest label), -1 kept."""
+    from .timing import GROUP_EDGE_P
+
+    lab = labels[labels >= 0]
+    if lab.nunique() < 2 or candidates.empty:
+        return labels
+    strong = candidates[(candidates["p_value"] <= GROUP_EDGE_P).to_numpy(dtype=bool)]
+    lu = strong["account_u"].map(lab)
+    lv = strong["account_v"].map(lab)
+    ok = (lu.notna() & lv.notna()).to_numpy()
+    lu, lv = lu[ok].astype(np.int64).to_numpy(), lv[ok].astype(np.int64).to_numpy()
+    size = lab.value_counts()
+    same = lu == lv
+    intra = pd.Series(lu[same]).value_counts()
+    n = size.reindex(intra.index).to_numpy(dtype=np.float64)
+    dens_in = pd.Series(intra.to_numpy() / (n * (n - 1) / 2.0), index=intra.index)
+    a, b = np.minimum(lu[~same], lv[~same]), np.maximum(lu[~same], lv[~same])
+    if a.size == 0:
+        return labels
+    cross = pd.DataFrame({"a": a, "b": b}).value_counts().reset_index(name="n")
+    cross = cross[cross["n"] >= 3]
+    parent = {int(c): int(c) for c in size.index}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for ca, cb, k in cross[["a", "b", "n"]].itertuples(index=False):
+        ca, cb = int(ca), int(cb)
+        d = k / float(size[ca] * size[cb])
+        low = min(dens_in.get(ca, 0.0), dens_in.get(cb, 0.0))
+        if low > 0 and d >= MERGE_DENSITY * low:
+            ra, rb = find(ca), find(cb)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    root = {c: find(c) for c in parent}
+    if all(r == c for c, r in root.items()):
+        return labels
+    out = labels.map(lambda c: root[int(c)] if c >= 0 else -1)
+    sizes = out[out >= 0].value_counts()
+    order = sorted(sizes.index, key=lambda c: (-sizes[c], c))
+    return out.map({**{c: i for i, c in enumerate(order)}, -1: -1}).astype("int64")
 
 
 def _add_group_edges(candidates: pd.DataFrame, traces: pd.DataFrame, coded: _Coded,

@@ -127,3 +127,42 @@ def test_cli_edge_groups_option(tmp_path):
         assert "edge_group" in edges.columns
         if not on:
             assert (edges["edge_group"] == -1).all()
+
+
+def test_communities_the_tested_pairs_do_not_tell_apart_are_merged():
+    """_merge_split: a group cut in two by Leiden (its strong pairs in one community, the rest
+    in another) is one again when its pairs across the cut are as far beyond chance as those
+    inside; two groups with a few strong pairs between them stay apart; labels are renumbered
+    by decreasing size and unclustered accounts keep -1."""
+    from cib.pipeline import MERGE_DENSITY, _merge_split
+
+    a = [f"a{i}" for i in range(8)]
+    b = [f"b{i}" for i in range(6)]
+    c = [f"c{i}" for i in range(5)]
+    rows = []
+
+    def pairs(xs, ys=None, p=1e-5):
+        out = []
+        if ys is None:
+            for i in range(len(xs)):
+                for j in range(i + 1, len(xs)):
+                    out.append((xs[i], xs[j], p))
+        else:
+            out = [(x, y, p) for x in xs for y in ys]
+        return out
+
+    rows += pairs(a) + pairs(b) + pairs(c)
+    rows += pairs(a, b, p=1e-4)                           # a and b: one group, cut in two
+    rows += pairs(a[:1], c[:3], p=1e-4)                   # a and c: three strong pairs only
+    rows += pairs(a[1:3], c[3:], p=0.2)                   # weak pairs never count
+    cand = pd.DataFrame(rows, columns=["account_u", "account_v", "p_value"])
+    labels = pd.Series({**{x: 2 for x in a}, **{x: 0 for x in b}, **{x: 1 for x in c},
+                        "lone": -1})
+    assert MERGE_DENSITY == 0.5
+    out = _merge_split(labels, cand)
+    assert out["lone"] == -1
+    assert out[a + b].nunique() == 1 and out[a[0]] == 0    # 14 accounts: the largest
+    assert out[c].nunique() == 1 and out[c[0]] == 1
+    # without the cross pairs, nothing changes
+    same = _merge_split(labels, cand[~cand["account_u"].str[0].ne(cand["account_v"].str[0])])
+    assert same.equals(labels)
