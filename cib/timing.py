@@ -263,16 +263,24 @@ GROUP_EDGE_P = 1e-3
 #: all posting accounts would have them by chance.
 MEMBER_P = 0.01
 
+#: A member of a timing group has such pairs with at least this share of the other members.
+#: A group posts in the same minutes, so an account that happens to post in three of them gets
+#: pairs with the several members who posted there, all at once; the binomial rule above
+#: takes those pairs as independent (scenario seed 903: a breaking-news account with 3 such
+#: pairs in a 16-account group). A member of a schedule is in step with most of the group.
+TIMING_MEMBER_SHARE = 1 / 3
 
-def _group_logp(u: np.ndarray, v: np.ndarray, p: np.ndarray, n_acc: int, seed: int
-                ) -> tuple[np.ndarray, np.ndarray]:
+
+def _group_logp(u: np.ndarray, v: np.ndarray, p: np.ndarray, n_acc: int, seed: int,
+                min_share: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Communities of the pairs with ``p <= GROUP_EDGE_P`` (Leiden) and each one's log
     p-value: the Poisson tail of its internal such pairs at ``GROUP_EDGE_P`` times its possible
     pairs. A member whose such pairs inside its community are fewer than two, or so few that
     more than :data:`MEMBER_P` of all posting accounts would have as many by chance (binomial
     tail at ``GROUP_EDGE_P`` over the other members), leaves it, and communities of fewer than
     3 accounts are dropped, until nothing changes: two pairs with a 29-account group do not
-    make an account one of them."""
+    make an account one of them. With ``min_share``, a member also needs such pairs with at
+    least that share of the other members (timing groups: :data:`TIMING_MEMBER_SHARE`)."""
     from scipy.stats import binom
 
     from .discovery import _communities
@@ -291,7 +299,7 @@ def _group_logp(u: np.ndarray, v: np.ndarray, p: np.ndarray, n_acc: int, seed: i
         # chance: binomial tail over its community's other members, times n_acc
         others = np.maximum(size[np.maximum(lab, 0)] - 1, 1)
         chance = binom.sf(deg - 1, others, GROUP_EDGE_P) * n_acc
-        drop = (lab >= 0) & ((deg < 2) | (chance > MEMBER_P))
+        drop = (lab >= 0) & ((deg < 2) | (chance > MEMBER_P) | (deg < min_share * others))
         small = size < 3
         drop |= (lab >= 0) & small[np.maximum(lab, 0)]
         if not drop.any():
@@ -325,7 +333,7 @@ def _timing_groups(acc: np.ndarray, bins: np.ndarray, n_acc: int, u: np.ndarray,
     """
     from .nullmodel import calibrated_qvalues
 
-    lab, lp = _group_logp(u, v, p, n_acc, seed)
+    lab, lp = _group_logp(u, v, p, n_acc, seed, TIMING_MEMBER_SHARE)
     none = np.full(u.size, -1, dtype=np.int64)
     if lp.size == 0:
         return none, np.zeros(0)
@@ -337,7 +345,7 @@ def _timing_groups(acc: np.ndarray, bins: np.ndarray, n_acc: int, u: np.ndarray,
         # one shift per account keeps each account's bins sorted
         nu, nv, _, _, _, _, npv = _pair_tests(acc, bins + shift[acc], n_acc, shifts, per_day,
                                               min_common)
-        null_lp.append(_group_logp(nu, nv, npv, n_acc, seed)[1])
+        null_lp.append(_group_logp(nu, nv, npv, n_acc, seed, TIMING_MEMBER_SHARE)[1])
     q = calibrated_qvalues(lp, null_lp, runs)
     sig = q <= fdr
     inside = (lab[u] == lab[v]) & (lab[u] >= 0) & (p <= GROUP_EDGE_P)

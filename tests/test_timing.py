@@ -234,3 +234,36 @@ def test_an_account_with_few_ties_to_a_large_group_does_not_join_it():
     sig = e[e["significant"]]
     assert "x0" not in set(sig["account_u"]) | set(sig["account_v"])
     assert len(set(sig["account_u"]) | set(sig["account_v"])) == 15
+
+
+def test_an_account_in_a_few_of_a_groups_minutes_does_not_join_it(monkeypatch):
+    """A group of 16 posts in 20 shared minutes (each member in 12 of them); an outsider that
+    posts in 3 of those minutes gets pairs with the few members who posted in all three, all at
+    once, which the binomial member rule takes as independent. It needs such pairs with a third
+    of the other members (TIMING_MEMBER_SHARE) and does not join; without that rule it does."""
+    from cib import timing
+
+    rng = np.random.default_rng(7)
+    span = 3 * 86400
+    rows = []
+    for k in range(1500):
+        rows += [(f"o{k:04d}", START + pd.Timedelta(seconds=int(s)))
+                 for s in rng.integers(0, span, 20)]
+    slots = np.sort(rng.choice(span // 60, 20, replace=False)) * 60
+    for k in range(16):
+        mine = rng.choice(slots, 12, replace=False) + rng.integers(0, 30, 12)
+        rows += [(f"g{k:02d}", START + pd.Timedelta(seconds=int(s)))
+                 for s in np.r_[mine, rng.integers(0, span, 10)]]
+    outsider = rng.choice(slots, 3, replace=False) + 40
+    rows += [("x0", START + pd.Timedelta(seconds=int(s)))
+             for s in np.r_[outsider, rng.integers(0, span, 28)]]
+    a = _posts(rows)
+
+    def members(e):
+        g = e[e["significant"] & (e["timing_group"] >= 0)]
+        return set(g["account_u"]) | set(g["account_v"])
+
+    got = members(timing_edges(a))
+    assert got == {f"g{k:02d}" for k in range(16)}
+    monkeypatch.setattr(timing, "TIMING_MEMBER_SHARE", 0.0)
+    assert "x0" in members(timing_edges(a))
