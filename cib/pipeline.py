@@ -569,8 +569,9 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     communities = find_communities(graph_edges, method=method, resolution=resolution, seed=seed)
     sizes = communities.map(communities.value_counts())
     labels = communities.where(sizes >= 2, -1)
+    if method != "components":  # components are what the graph connects, nothing more
+        labels = _merge_split(labels, candidates)
     # renumber clusters 0..K-1 (communities are already numbered by decreasing size)
-    labels = _merge_split(labels, candidates)
     keep = sorted(labels[labels >= 0].unique())
     labels = labels.map({**{c: i for i, c in enumerate(keep)}, -1: -1}).astype("int64")
     lap("communities")
