@@ -52,7 +52,7 @@ import cib  # noqa: E402
 from cib.coaction.compat_cnt import cnt_input_from_actions  # noqa: E402
 from cib.compat import coortweet_frames  # noqa: E402
 from cib.evaluate import evaluate  # noqa: E402
-from cib.scenarios import SCENARIOS, TRAPS, simulate_scenarios  # noqa: E402
+from cib.scenarios import SCENARIOS, TRAPS, _simulate_scenarios_with_log  # noqa: E402
 
 TOOLS = ("cib", "coortweet", "coortweet-sub", "cnt", "cnt-w2")
 
@@ -122,8 +122,24 @@ def _fmt(values: list[float], digits: int = 2) -> str:
     return f"{mean:.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
+def ceiling(actions: pd.DataFrame, truth: pd.DataFrame, log: pd.DataFrame) -> dict:
+    """What a perfect detector scores: every planted account that took part in at least one
+    of its group's pushes, in its group, and nothing else. A member that never did (a rotating
+    network's member left out of every random subset) acts like an organic account."""
+    pushes = log[log["group"] >= 0]
+    ids = np.concatenate(pushes["action_ids"].to_numpy()) if len(pushes) else np.empty(0)
+    active = set(actions.loc[actions["action_id"].isin(ids), "account_id"])
+    planted = truth[truth["group"] >= 0]
+    found = planted[planted["account_id"].isin(active)]
+    members = pd.DataFrame({"account_id": found["account_id"], "cluster_id": found["group"]})
+    clusters = pd.DataFrame({"cluster_id": np.sort(found["group"].unique()), "flagged": True})
+    m = evaluate(members, clusters, truth)
+    return {"never": len(planted) - len(found), "recall": m["recall"], "ari": m["ari"]}
+
+
 def markdown(rows: list[dict], tools: list[str], args: argparse.Namespace,
-             sim_seconds: list[float], n_actions: list[int]) -> str:
+             sim_seconds: list[float], n_actions: list[int],
+             ceilings: list[tuple[int, dict]] | None = None) -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [
         f"Scenario suite: {args.accounts:,} accounts, {args.days:g} days, seeds "
@@ -151,6 +167,17 @@ def markdown(rows: list[dict], tools: list[str], args: argparse.Namespace,
                 f"| **{tool}** | mean | {avg['n_flagged']:,.0f} | {avg['precision']:.3f} | "
                 f"{avg['recall']:.3f} | {avg['f1']:.3f} | {avg['ari']:.3f} | | "
                 f"{avg['organic_flagged']:.4f} | {np.mean([r['seconds'] for r in mine]):.1f} |")
+    if ceilings:
+        lines += ["", "Ceiling: a perfect detector, finding every planted account that took part in "
+                  "at least one push of its group (and nothing else); accounts that never did "
+                  "cannot be told from organic ones.", "",
+                  "| seed | planted accounts in no push | recall | ARI |", "|---|---|---|---|"]
+        lines += [f"| {seed} | {c['never']} | {c['recall']:.3f} | {c['ari']:.3f} |"
+                  for seed, c in ceilings]
+        if len(ceilings) > 1:
+            lines.append(f"| mean | {np.mean([c['never'] for _, c in ceilings]):.1f} | "
+                         f"{np.mean([c['recall'] for _, c in ceilings]):.3f} | "
+                         f"{np.mean([c['ari'] for _, c in ceilings]):.3f} |")
     for title, key, names in (("Recall per coordinated scenario (share of its planted accounts "
                                "flagged; mean over seeds, range in brackets)", "scenario_recall",
                                SCENARIOS),
@@ -195,11 +222,13 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[dict] = []
     sim_seconds, n_actions = [], []
+    ceilings: list[tuple[int, dict]] = []
     tools: list[str] = []
     for seed in args.seeds:
         t = time.perf_counter()
-        actions, truth = simulate_scenarios("all", n_accounts=args.accounts, days=args.days,
-                                            seed=seed)
+        actions, truth, log = _simulate_scenarios_with_log("all", n_accounts=args.accounts,
+                                                           days=args.days, seed=seed)
+        ceilings.append((seed, ceiling(actions, truth, log)))
         sim_seconds.append(time.perf_counter() - t)
         n_actions.append(len(actions))
         n_organic = int((truth["scenario"] == "organic").sum())
@@ -223,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print("nothing ran", file=sys.stderr)
         return 1
-    text = markdown(rows, tools, args, sim_seconds, n_actions)
+    text = markdown(rows, tools, args, sim_seconds, n_actions, ceilings)
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
