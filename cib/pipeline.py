@@ -571,6 +571,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     labels = communities.where(sizes >= 2, -1)
     if method != "components":  # components are what the graph connects, nothing more
         labels = _merge_split(labels, candidates)
+        labels = _drop_timing_pendants(labels, graph_edges)
     # renumber clusters 0..K-1 (communities are already numbered by decreasing size)
     keep = sorted(labels[labels >= 0].unique())
     labels = labels.map({**{c: i for i, c in enumerate(keep)}, -1: -1}).astype("int64")
@@ -803,6 +804,33 @@ def _merge_groups(labels: pd.Series, glab: np.ndarray, coded: _Coded,
                        "window_s": sig["window_s"].to_numpy(dtype=np.float64)},
                       index=pd.Index(base + sig["group"].to_numpy(), name="cluster_id"))
     return out, gq
+
+
+def _drop_timing_pendants(labels: pd.Series, edges: pd.DataFrame) -> pd.Series:
+    """Accounts that hang on a community of 4 or more by a single timing pair (one edge inside
+    it, sharing no object with any member: ``weight`` 0) leave it (label -1).
+
+    Leiden puts every account in some community; one false timing pair (the pair test lets
+    through about ``edge_fdr`` of them) attaches an outsider to a whole co-action group
+    (scenario seed 1105: a fan-club account, by one timing pair, to a 29-account links group).
+    A member that shares objects with the group, or keeps time with two of its members, stays."""
+    lab = labels[labels >= 0]
+    if lab.empty or edges.empty:
+        return labels
+    lu = edges["account_u"].map(labels)
+    lv = edges["account_v"].map(labels)
+    inside = edges[((lu == lv) & (lu >= 0)).to_numpy()]
+    deg = pd.concat([inside["account_u"], inside["account_v"]]).value_counts()
+    co = inside[inside["weight"].to_numpy() > 0]
+    co_deg = pd.concat([co["account_u"], co["account_v"]]).value_counts()
+    size = lab.map(lab.value_counts())
+    pend = (deg.reindex(lab.index).fillna(0) <= 1) & (co_deg.reindex(lab.index).fillna(0) == 0) \
+        & (size >= 4)
+    if not pend.any():
+        return labels
+    out = labels.where(~labels.index.isin(pend.index[pend]), -1)
+    sizes = out.map(out[out >= 0].value_counts())
+    return out.where(sizes >= 2, -1)                 # a star of timing pairs leaves no cluster
 
 
 #: Two communities are one when the share of their cross pairs with ``p <= GROUP_EDGE_P`` is

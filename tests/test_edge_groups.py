@@ -166,3 +166,27 @@ def test_communities_the_tested_pairs_do_not_tell_apart_are_merged():
     # without the cross pairs, nothing changes
     same = _merge_split(labels, cand[~cand["account_u"].str[0].ne(cand["account_v"].str[0])])
     assert same.equals(labels)
+
+
+def test_an_account_hanging_on_one_timing_pair_leaves_a_coaction_group():
+    """_drop_timing_pendants: in a community of 4 or more, an account whose only edge inside
+    it is one timing pair (weight 0: no shared object) leaves it; one co-action edge, or two
+    timing pairs, keep an account in; communities of 3 are left alone."""
+    from cib.pipeline import _drop_timing_pendants
+
+    g = ["g0", "g1", "g2", "g3", "g4"]
+    rows = [(u, v, 3) for i, u in enumerate(g) for v in g[i + 1:]]
+    rows += [("g0", "t", 0), ("g1", "s", 2), ("g2", "w", 0), ("g3", "w", 0)]
+    rows += [("h0", "h1", 4), ("h1", "x", 0)]                  # a community of 3
+    edges = pd.DataFrame(rows, columns=["account_u", "account_v", "weight"])
+    labels = pd.Series({**{a: 0 for a in g}, "t": 0, "s": 0, "w": 0,
+                        "h0": 1, "h1": 1, "x": 1, "lone": -1})
+    out = _drop_timing_pendants(labels, edges)
+    assert out["t"] == -1
+    assert (out[g + ["s", "w"]] == 0).all()
+    assert (out[["h0", "h1", "x"]] == 1).all() and out["lone"] == -1
+    # a star of timing pairs: every leaf leaves, and the centre alone is no cluster
+    star = pd.DataFrame([("c", f"l{i}", 0) for i in range(4)],
+                        columns=["account_u", "account_v", "weight"])
+    labels = pd.Series({"c": 0, **{f"l{i}": 0 for i in range(4)}})
+    assert (_drop_timing_pendants(labels, star) == -1).all()
