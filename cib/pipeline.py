@@ -807,8 +807,9 @@ def _merge_groups(labels: pd.Series, glab: np.ndarray, coded: _Coded,
 
 
 def _drop_timing_pendants(labels: pd.Series, edges: pd.DataFrame) -> pd.Series:
-    """Accounts that hang on a community of 4 or more by a single timing pair (one edge inside
-    it, sharing no object with any member: ``weight`` 0) leave it (label -1).
+    """Accounts that hang on a co-action community of 4 or more (at least half its internal
+    edges share objects) by a single timing pair (one edge inside it, sharing no object with any
+    member: ``weight`` 0) leave it (label -1).
 
     Leiden puts every account in some community; one false timing pair (the pair test lets
     through about ``edge_fdr`` of them) attaches an outsider to a whole co-action group
@@ -824,13 +825,18 @@ def _drop_timing_pendants(labels: pd.Series, edges: pd.DataFrame) -> pd.Series:
     co = inside[inside["weight"].to_numpy() > 0]
     co_deg = pd.concat([co["account_u"], co["account_v"]]).value_counts()
     size = lab.map(lab.value_counts())
+    # only in co-action groups (at least half their internal edges share objects): in a group
+    # found by its posting times alone, every member hangs on timing pairs
+    cl = inside["account_u"].map(labels)
+    co_share = (inside["weight"].to_numpy() > 0).astype(float)
+    co_group = pd.Series(co_share, index=cl.to_numpy()).groupby(level=0).mean() >= 0.5
     pend = (deg.reindex(lab.index).fillna(0) <= 1) & (co_deg.reindex(lab.index).fillna(0) == 0) \
-        & (size >= 4)
+        & (size >= 4) & lab.map(co_group).fillna(False).astype(bool)
     if not pend.any():
         return labels
     out = labels.where(~labels.index.isin(pend.index[pend]), -1)
     sizes = out.map(out[out >= 0].value_counts())
-    return out.where(sizes >= 2, -1)                 # a star of timing pairs leaves no cluster
+    return out.where(sizes >= 2, -1)                 # a community left with one account is none
 
 
 #: Two communities are one when the share of their cross pairs with ``p <= GROUP_EDGE_P`` is

@@ -169,9 +169,10 @@ def test_communities_the_tested_pairs_do_not_tell_apart_are_merged():
 
 
 def test_an_account_hanging_on_one_timing_pair_leaves_a_coaction_group():
-    """_drop_timing_pendants: in a community of 4 or more, an account whose only edge inside
-    it is one timing pair (weight 0: no shared object) leaves it; one co-action edge, or two
-    timing pairs, keep an account in; communities of 3 are left alone."""
+    """_drop_timing_pendants: in a co-action community of 4 or more, an account whose only edge
+    inside it is one timing pair (weight 0: no shared object) leaves it; one co-action edge, or
+    two timing pairs, keep an account in; communities of 3, and groups found by timing alone,
+    are left alone."""
     from cib.pipeline import _drop_timing_pendants
 
     g = ["g0", "g1", "g2", "g3", "g4"]
@@ -185,8 +186,8 @@ def test_an_account_hanging_on_one_timing_pair_leaves_a_coaction_group():
     assert out["t"] == -1
     assert (out[g + ["s", "w"]] == 0).all()
     assert (out[["h0", "h1", "x"]] == 1).all() and out["lone"] == -1
-    # a star of timing pairs: every leaf leaves, and the centre alone is no cluster
+    # a group found by posting times alone (a star of timing pairs): left as it is
     star = pd.DataFrame([("c", f"l{i}", 0) for i in range(4)],
                         columns=["account_u", "account_v", "weight"])
     labels = pd.Series({"c": 0, **{f"l{i}": 0 for i in range(4)}})
-    assert (_drop_timing_pendants(labels, star) == -1).all()
+    assert _drop_timing_pendants(labels, star).equals(labels)
