@@ -511,10 +511,30 @@ def _chance_visits(c: _Coded, st: SortedTraces, objs: np.ndarray,
 PUSH_OBJECT_CHANCE = 0.3
 
 
-def _quiet_pushes(c: _Coded, st: SortedTraces, members: np.ndarray) -> np.ndarray:
+def _member_objects(c: _Coded, st: SortedTraces, members: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per group code: the members that acted on the object, and, for the objects three or more
+    members acted on, the outsiders' expected chance visits to the members' push on it
+    (:func:`_chance_visits`; ``inf`` for the others). Computed once per group for
+    :func:`_quiet_pushes` and :func:`_single_push`."""
+    visits = np.full(c.n_groups, np.inf)
+    m_rows = members[c.account]
+    ga = _unique_rows(c.group[m_rows], c.account[m_rows])
+    if ga.size == 0:
+        return np.zeros(c.n_groups, dtype=np.int64), visits
+    m_sharers = np.bincount(ga[:, 0], minlength=c.n_groups)
+    objs = np.flatnonzero(m_sharers >= 3)
+    if objs.size:
+        visits[objs] = _chance_visits(c, st, objs, members)
+    return m_sharers, visits
+
+
+def _quiet_pushes(c: _Coded, st: SortedTraces, members: np.ndarray,
+                  visits: np.ndarray | None = None) -> np.ndarray:
     """Per group code: three or more members acted on the object, it is not popular
     (:func:`_popular`), and outsiders would land in the members' push on it by chance at most
-    :data:`PUSH_OBJECT_CHANCE` times (:func:`_chance_visits`).
+    :data:`PUSH_OBJECT_CHANCE` times (:func:`_chance_visits`; ``visits`` from
+    :func:`_member_objects` when already computed).
 
     A group's bursts only count objects of which members are at least
     :data:`MIN_MEMBER_SHARE` of the sharers (early sharers of breaking news are not a push of
@@ -522,16 +542,9 @@ def _quiet_pushes(c: _Coded, st: SortedTraces, members: np.ndarray) -> np.ndarra
     fails that, yet its push stands out against the post's quiet hours. Such objects count
     towards the two pushes an outsider needs to join (:func:`_expand`), never towards the
     group's test."""
-    out = np.zeros(c.n_groups, dtype=bool)
-    m_rows = members[c.account]
-    ga = _unique_rows(c.group[m_rows], c.account[m_rows])
-    if ga.size == 0:
-        return out
-    m_sharers = np.bincount(ga[:, 0], minlength=c.n_groups)
-    objs = np.flatnonzero((m_sharers >= 3) & ~_popular(c))
-    if objs.size:
-        out[objs[_chance_visits(c, st, objs, members) <= PUSH_OBJECT_CHANCE]] = True
-    return out
+    if visits is None:
+        visits = _member_objects(c, st, members)[1]
+    return (visits <= PUSH_OBJECT_CHANCE) & ~_popular(c)
 
 
 def _expand(c: _Coded, st: SortedTraces, labels: np.ndarray, new: np.ndarray,
@@ -551,7 +564,8 @@ def _expand(c: _Coded, st: SortedTraces, labels: np.ndarray, new: np.ndarray,
         keys = key[new[comm] == grp]
         members = labels == grp
         # per group code: a burst object of grp, or one of its pushes on a post others share too
-        on_burst = np.isin(gkey, keys) | _quiet_pushes(c, st, members)
+        m_sharers, visits = _member_objects(c, st, members)
+        on_burst = np.isin(gkey, keys) | _quiet_pushes(c, st, members, visits)
         rows = on_burst[c.group]
         cand = rows & (members[c.account] | free[c.account])
         if not cand.any():
@@ -578,20 +592,21 @@ def _expand(c: _Coded, st: SortedTraces, labels: np.ndarray, new: np.ndarray,
         n_member_partners = np.bincount(pairs[:, 0], weights=members[pairs[:, 1]],
                                         minlength=c.n_accounts)
         join = free & (counts >= min_bursts) & (2 * n_member_partners >= n_partners)
-        join |= free & _single_push(c, st, members, ai, aj, g)
+        join |= free & _single_push(c, members, ai, aj, g, m_sharers, visits)
         out[join] = grp
         free &= ~join
     return out
 
 
-def _single_push(c: _Coded, st: SortedTraces, members: np.ndarray, ai: np.ndarray,
-                 aj: np.ndarray, g: np.ndarray) -> np.ndarray:
+def _single_push(c: _Coded, members: np.ndarray, ai: np.ndarray, aj: np.ndarray,
+                 g: np.ndarray, m_sharers: np.ndarray, visits: np.ndarray) -> np.ndarray:
     """Per account code, whether it took part in one push of the group: on one of the group's
     burst objects (``g``, with the co-acting pairs ``ai``-``aj`` on it) it acted within the
     window of at least three members, and of at least as many members as other accounts (the
     others being mostly members too, not yet known as such), the members are at least
     :data:`MIN_MEMBER_SHARE` of the object's sharers (at any time), and an outsider would land
-    in that push by chance at most :data:`SINGLE_PUSH_CHANCE` times (:func:`_chance_visits`).
+    in that push by chance at most :data:`SINGLE_PUSH_CHANCE` times (``visits``, and the
+    members per object ``m_sharers``, from :func:`_member_objects`).
 
     A rotating network's member that joined one push of five to ten members in three days is
     found this way; a reader who reshared the amplified post right after the push is not, when
@@ -606,15 +621,8 @@ def _single_push(c: _Coded, st: SortedTraces, members: np.ndarray, ai: np.ndarra
     idx = np.searchsorted(rows[:, 0] * ng + rows[:, 1], trip[:, 0] * ng + trip[:, 1])
     mp = np.bincount(idx, weights=members[trip[:, 2]], minlength=rows.shape[0])
     op = np.bincount(idx, weights=~members[trip[:, 2]], minlength=rows.shape[0])
-    m_rows = members[c.account]
-    ga = _unique_rows(c.group[m_rows], c.account[m_rows])
-    m_sharers = np.bincount(ga[:, 0], minlength=c.n_groups) if ga.size else np.zeros(c.n_groups)
-    good = (mp >= 3) & (op <= mp) & \
-        (m_sharers[rows[:, 1]] >= MIN_MEMBER_SHARE * c.object_accounts[rows[:, 1]])
-    if not good.any():
-        return hit
-    objs = np.unique(rows[good, 1])
-    calm = _chance_visits(c, st, objs, members) <= SINGLE_PUSH_CHANCE
-    good &= calm[np.searchsorted(objs, np.where(good, rows[:, 1], objs[0]))]
+    obj = rows[:, 1]
+    good = (mp >= 3) & (op <= mp) & (m_sharers[obj] >= MIN_MEMBER_SHARE * c.object_accounts[obj]) \
+        & (visits[obj] <= SINGLE_PUSH_CHANCE)
     hit[rows[good, 0]] = True
     return hit
