@@ -10,9 +10,13 @@ on the workers, partitioned                 centrally (the process that calls ``
 reading: one task per input file (checks,   duplicate ``action_id`` across files: only the rows
 REJECTS, conversion), ACTIONS stay on the   whose id hash repeats (8 bytes per row) come here
 workers
-text normalisation, per partition           near-duplicate grouping (MinHash LSH) of the
-                                            *distinct* normalised texts; only the remapping of
-                                            texts that are not their group's root goes back
+near-duplicate text groups (MinHash LSH):   the LSH keys two texts share (8 bytes
+distinct normalised texts spread over text  each), the verified near-duplicate pairs
+buckets by a hash, band keys per bucket,    and their union: the texts that are not
+the keys two texts share found per          their group's root, sent back as a
+reducer, and only texts with a shared key   remapping (:mod:`cib._textdist`)
+sent on to verify their buckets' candidate
+pairs
 TRACES per partition (every kind)
 shuffle of TRACES by a hash of              the sorted distinct account ids (global account
 ``(kind, object_id)``: every object lives   codes, equal to the single-machine codes)
@@ -408,6 +412,40 @@ def _text_groups(texts: list[np.ndarray], threshold: float) -> dict[str, str]:
     return {uniq[i]: "nd:" + text_fingerprint(uniq[roots[i]]) for i in idx.tolist()}
 
 
+def _text_groups_partitioned(client, parts: list, min_text_chars: int,
+                             threshold: float) -> dict[str, str]:
+    """:func:`_text_groups` run on the workers (:mod:`cib._textdist`): only the verified
+    near-duplicate pairs and the shared LSH keys come to this process, never the texts."""
+    from . import _textdist as T
+
+    n = max(len(parts), 1)
+    norm = [client.submit(_norm_texts, p, min_text_chars, pure=False) for p in parts]
+    splits = [client.submit(T.split_texts, f, n, pure=False) for f in norm]
+    buckets = [client.submit(T.band_keys, *[client.submit(operator.getitem, s, i, pure=False)
+                                            for s in splits], threshold=threshold, pure=False)
+               for i in range(n)]
+    del norm, splits
+    ks = [client.submit(T.key_split, b, n, pure=False) for b in buckets]
+    shared_parts = client.gather([
+        client.submit(T.shared_keys, *[client.submit(operator.getitem, k, r, pure=False)
+                                       for k in ks], pure=False) for r in range(n)])
+    del ks
+    shared = np.unique(np.concatenate(shared_parts)) if shared_parts else \
+        np.zeros(0, np.uint64)
+    if shared.size == 0:
+        return {}
+    shared_f = client.scatter([shared], broadcast=True)[0]
+    recs = [client.submit(T.bucket_records, b, shared_f, n, pure=False) for b in buckets]
+    del buckets
+    pairs = client.gather([
+        client.submit(T.verify_buckets, *[client.submit(operator.getitem, r, i, pure=False)
+                                          for r in recs], threshold=threshold, pure=False)
+        for i in range(n)])
+    a = np.concatenate([p[0] for p in pairs])
+    b = np.concatenate([p[1] for p in pairs])
+    return T.remap_from_pairs(a, b)
+
+
 def _part_traces(part: pd.DataFrame, kinds: list[str], min_text_chars: int, text_match: str,
                  text_threshold: float, remap: dict[str, str]) -> pd.DataFrame:
     """TRACES of one ACTIONS partition (unsorted); near-duplicate text objects from ``remap``."""
@@ -753,10 +791,7 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     check_choice(text_match, ["near", "exact"], "text_match", "detect")
     remap: dict[str, str] = {}
     if "text" in kinds and text_match == "near":
-        texts = client.gather([client.submit(_norm_texts, p, min_text_chars, pure=False)
-                               for p in pa_.parts])
-        remap = _text_groups(texts, text_threshold)
-        del texts
+        remap = _text_groups_partitioned(client, pa_.parts, min_text_chars, text_threshold)
     lap("dask_text_groups")
     remap_f = client.scatter([remap], broadcast=True)[0]
     part_traces = [client.submit(_safe, _part_traces, p, kinds, min_text_chars, text_match,

@@ -335,6 +335,39 @@ def _band_union(sorted_keys, order, parent, vals, off, local, threshold, window)
     return done
 
 
+@_jit
+def _verify_windows(code, starts, ends, parent, vals, off, threshold, window, out):
+    """:func:`_band_union`'s candidate pairs for buckets ``code[starts[b]:ends[b]]`` (text
+    indices, sorted), verified against ``vals, off`` (shingle sets indexed like the codes); the
+    pairs that joined two groups go to ``out``. Returns how many."""
+    m = 0
+    for b in range(starts.shape[0]):
+        i = starts[b]
+        j = ends[b]
+        for p in range(i, j):
+            if p > i + window:
+                m = _union_pair(parent, vals, off, code[i], code[p], threshold, out, m)
+            stop = min(j, p + 1 + window)
+            for q in range(p + 1, stop):
+                m = _union_pair(parent, vals, off, code[p], code[q], threshold, out, m)
+    return m
+
+
+@_jit
+def _union_pair(parent, vals, off, x, y, threshold, out, m):
+    rx = _find(parent, x)
+    ry = _find(parent, y)
+    if rx == ry or not _jaccard_ge(vals, off, x, y, threshold):
+        return m
+    if rx < ry:
+        parent[ry] = rx
+    else:
+        parent[rx] = ry
+    out[m, 0] = x
+    out[m, 1] = y
+    return m + 1
+
+
 def _group_roots(texts: list[str], threshold: float, shingle: int, num_perm: int,
                  seed: int) -> np.ndarray:
     """For sorted distinct texts (each >= shingle chars): each text's group root index (the
