@@ -228,6 +228,30 @@ def _poisson_log_tail(k: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Co-actions whose distinct events are counted at once in :meth:`_Coded.pair_events` (its
+#: sort and temporaries take ~120 bytes a co-action).
+EVENT_CHUNK_COACTIONS = 4_000_000
+
+
+def _pair_chunks(account: np.ndarray, i: np.ndarray, j: np.ndarray, n_acc: int, chunk: int):
+    """Indices of the co-actions ``(i, j)`` in pieces of about ``chunk`` (at least one whole
+    smaller account each), cut between ranges of the pair's smaller account code: every pair's
+    co-actions are in one piece."""
+    if i.size <= chunk:
+        yield np.arange(i.size)
+        return
+    from .coaction._partial import _nb_greedy_cuts
+
+    au = np.minimum(account[i], account[j])
+    order = np.argsort(au, kind="stable")
+    per_acc = np.bincount(au, minlength=n_acc).astype(np.int64)
+    bounds = np.searchsorted(au[order], _nb_greedy_cuts(per_acc, chunk))
+    del au
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if b > a:
+            yield np.sort(order[a:b])
+
+
 class _Coded(CodedTraces):
     """TRACES coded once as integers, with popularity bins and the account x object incidence:
     the common ground of the edge tests and the null runs."""
@@ -294,10 +318,19 @@ class _Coded(CodedTraces):
                     tv: np.ndarray) -> np.ndarray:
         """:meth:`coaction_events` of the co-actions ``(i, j)`` for the pairs ``(tu, tv)``
         (0 for a pair without any)."""
-        eu, ev, en = self.coaction_events(i, j)
         n_acc = max(len(self.accounts), 1)
-        return pd.Series(en, index=eu * n_acc + ev).reindex(tu * n_acc + tv).fillna(0) \
-            .to_numpy(dtype=np.int64)
+        out = np.zeros(len(tu), dtype=np.int64)
+        if i.size == 0 or len(tu) == 0:
+            return out
+        want = np.asarray(tu, np.int64) * n_acc + np.asarray(tv, np.int64)
+        for idx in _pair_chunks(self.account, i, j, n_acc, EVENT_CHUNK_COACTIONS):
+            eu, ev, en = self.coaction_events(i[idx], j[idx])
+            key = eu * n_acc + ev  # sorted: events() orders by (u, v)
+            pos = np.searchsorted(key, want)
+            hit = pos < key.size
+            hit[hit] = key[pos[hit]] == want[hit]
+            out[hit] = en[pos[hit]]
+        return out
 
     @staticmethod
     def events(u: np.ndarray, v: np.ndarray, au: np.ndarray, av: np.ndarray):

@@ -543,15 +543,22 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     n_coactions = int(round(float(per_group.sum())))
     dropped = st.dropped_pairs()
     cu, cv = cand["u"].astype(np.int64), cand["v"].astype(np.int64)
+    n_edges_all = int(cand["n_edges_all"])
+    del cand
     # the co-actions behind the candidate edges: medians, delays, distinct events
     sel = st.select(pairs=(cu, cv), what="co-actions of candidate edges")
     lap("coaction")
     by_kind, combined = _candidate_edges(traces, coded, *sel)
+    del cu, cv
     cu_ids = coded.account_codes(combined["account_u"])
     cv_ids = coded.account_codes(combined["account_v"])
     candidates = _significance(coded, st, combined, cu_ids, cv_ids, per_group, sel, min_weight,
                                fdr_runs, seed,
                                group_fdr=edge_fdr if edge_groups else None)
+    # what discovery needs of the candidate edges' co-actions; the rest is freed
+    removed = np.bincount(coded.group[sel[0]], minlength=coded.n_groups).astype(np.float64)
+    del sel, combined
+    _release_memory()
     if "edge_group" not in candidates:
         candidates["edge_group"] = np.full(len(candidates), -1, dtype=np.int64)
     candidates["significant"] = (candidates["q_value"] <= edge_fdr).to_numpy(dtype=bool)
@@ -565,6 +572,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         t_edges = timing_edges(actions.iloc[:0])
     candidates["group_edge"] = False
     graph_edges = candidates[candidates["significant"]].reset_index(drop=True)
+    _release_memory()
     lap("timing")
     communities = find_communities(graph_edges, method=method, resolution=resolution, seed=seed)
     sizes = communities.map(communities.value_counts())
@@ -602,7 +610,6 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     long_ids: set = set()
     discovery_warnings: list[str] = []
     if discover and discovery_runs >= 2:
-        removed = np.bincount(coded.group[sel[0]], minlength=coded.n_groups).astype(np.float64)
         chance = coded.chance(per_group, removed)
         skip = np.zeros(coded.n_accounts, dtype=bool)
         flagged_ids = set(pv.loc[(pv["p_value"] <= alpha) & ~(pv["q_value"] > alpha),
@@ -711,7 +718,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         "counts": {"actions": len(actions), "accounts": int(actions["account_id"].nunique()),
                    "traces": len(traces),
                    "traces_by_kind": {k: int(v) for k, v in traces["kind"].value_counts().sort_index().items()},
-                   "coactions": n_coactions, "edges_all": int(cand["n_edges_all"]),
+                   "coactions": n_coactions, "edges_all": n_edges_all,
                    "candidate_edges": int((candidates["weight"] >= min_weight).sum()),
                    "coaction_edges": int(((candidates["weight"] >= min_weight)
                                           & (candidates["q_value"] <= edge_fdr)).sum()),
@@ -727,6 +734,14 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     return Detection(clusters=clusters, members=members, edges=edges, evidence=evidence,
                      edges_by_kind=by_kind, coactions=pairs, traces=traces, rejects=rejects,
                      manifest=manifest, timing_edges=t_edges, groups=groups)
+
+
+def _release_memory() -> None:
+    """Hand the memory freed by a large stage back to the system (glibc keeps it otherwise, and
+    the next stage's peak lands on top of it)."""
+    from .io._read import _release
+
+    _release()
 
 
 #: Co-actions turned into rows at once when the candidate edges are aggregated (their frame
