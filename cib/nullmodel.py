@@ -554,10 +554,11 @@ def edge_significance(edges: pd.DataFrame, traces: pd.DataFrame, window: float |
 def _significance(c: _Coded, st: SortedTraces, edges: pd.DataFrame, tu: np.ndarray,
                   tv: np.ndarray, per_group: np.ndarray | None, selected: tuple | None,
                   min_weight: float, fdr_runs: int, seed: int,
-                  group_fdr: float | None = None) -> pd.DataFrame:
+                  group_fdr: float | None = None, copy: bool = True) -> pd.DataFrame:
     """:func:`edge_significance` on coded traces (the pipeline passes the passes it already ran);
-    with ``group_fdr`` (and ``fdr_runs``), also :func:`_edge_groups` (column ``edge_group``)."""
-    out = edges.copy()
+    with ``group_fdr`` (and ``fdr_runs``), also :func:`_edge_groups` (column ``edge_group``).
+    ``copy=False`` adds the columns to ``edges`` itself."""
+    out = edges.copy() if copy else edges
     res = c.test(st, tu, tv, edges["weight"].to_numpy(dtype=np.int64), per_group, selected)
     p = res["p_value"]
     out["n_events"] = res["events"]

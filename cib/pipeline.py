@@ -554,7 +554,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     cv_ids = coded.account_codes(combined["account_v"])
     candidates = _significance(coded, st, combined, cu_ids, cv_ids, per_group, sel, min_weight,
                                fdr_runs, seed,
-                               group_fdr=edge_fdr if edge_groups else None)
+                               group_fdr=edge_fdr if edge_groups else None, copy=False)
     # what discovery needs of the candidate edges' co-actions; the rest is freed
     removed = np.bincount(coded.group[sel[0]], minlength=coded.n_groups).astype(np.float64)
     del sel, combined
@@ -567,7 +567,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         t_edges = timing_edges(actions, bin_s=timing_bin, min_common=timing_min_common,
                                fdr=edge_fdr, groups=discover and discovery_runs >= 2,
                                null_runs=discovery_runs, seed=seed)
-        candidates = merge_timing(candidates, t_edges)
+        candidates = merge_timing(candidates, t_edges, copy=False)
     else:
         t_edges = timing_edges(actions.iloc[:0])
     candidates["group_edge"] = False
@@ -681,9 +681,10 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     flagged = set(clusters.loc[clusters["flagged"], "cluster_id"].tolist())
     members = member_table(graph_edges, labels, traces, coacting, self_repeats(traces), flagged)
     evidence = evidence_table(intra, actions if _prepared is None else _prepared.texts(intra))
-    edges = candidates.assign(
-        cluster_u=candidates["account_u"].map(labels).fillna(-1).astype("int64"),
-        cluster_v=candidates["account_v"].map(labels).fillna(-1).astype("int64"))
+    # the candidate edges become EDGES in place (no second copy of the largest table)
+    edges = candidates
+    edges["cluster_u"] = edges["account_u"].map(labels).fillna(-1).astype("int64")
+    edges["cluster_v"] = edges["account_v"].map(labels).fillna(-1).astype("int64")
     lap("scoring")
 
     if rejects is None:
@@ -719,9 +720,9 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                    "traces": len(traces),
                    "traces_by_kind": {k: int(v) for k, v in traces["kind"].value_counts().sort_index().items()},
                    "coactions": n_coactions, "edges_all": n_edges_all,
-                   "candidate_edges": int((candidates["weight"] >= min_weight).sum()),
-                   "coaction_edges": int(((candidates["weight"] >= min_weight)
-                                          & (candidates["q_value"] <= edge_fdr)).sum()),
+                   "candidate_edges": int((edges["weight"] >= min_weight).sum()),
+                   "coaction_edges": int(((edges["weight"] >= min_weight)
+                                          & (edges["q_value"] <= edge_fdr)).sum()),
                    "timing_pairs_tested": len(t_edges),
                    "timing_edges": int(t_edges["significant"].sum()) if len(t_edges) else 0,
                    "graph_edges": len(graph_edges),

@@ -418,16 +418,17 @@ def timing_pvalues(actions: pd.DataFrame, labels: pd.Series, *, bin_s: float | s
     return (out, runs) if return_null else out
 
 
-def merge_timing(edges: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
+def merge_timing(edges: pd.DataFrame, timing: pd.DataFrame, *, copy: bool = True) -> pd.DataFrame:
     """Add the significant timing pairs to combined EDGES (as :func:`cib.detect` does).
 
     Every row gets ``w_timing`` (common post bins; 0 when the pair was not a significant timing
     pair), ``timing_p_value`` and ``timing_q_value``. A significant timing pair that is already
     an edge gets ``timing`` added to its ``kinds``, its discounted timing weight added to
     ``weighted``, and is ``significant``; one that is not becomes a new row with ``weight`` 0
-    (no shared object), kind ``timing`` and no co-action figures.
+    (no shared object), kind ``timing`` and no co-action figures. ``copy=False`` adds the
+    columns to ``edges`` itself (the pipeline's candidate edges: the largest table).
     """
-    out = edges.copy()
+    out = edges.copy() if copy else edges
     out["w_timing"] = np.zeros(len(out), dtype=np.int64)
     out["timing_p_value"] = np.nan
     out["timing_q_value"] = np.nan
@@ -436,10 +437,18 @@ def merge_timing(edges: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
         return out
     keys = ["account_u", "account_v"]
     t = sig.set_index(keys)
-    idx = pd.MultiIndex.from_frame(out[keys]) if len(out) else pd.MultiIndex.from_arrays([[], []])
-    hit = idx.isin(t.index)
+    # only rows whose two accounts are both in some timing pair can match (the index of every
+    # row would cost as much as the candidate edges themselves)
+    pre = np.flatnonzero(out["account_u"].isin(sig["account_u"].unique()).to_numpy(dtype=bool)
+                         & out["account_v"].isin(sig["account_v"].unique()).to_numpy(dtype=bool))
+    idx = pd.MultiIndex.from_frame(out.iloc[pre][keys]) if pre.size \
+        else pd.MultiIndex.from_arrays([[], []])
+    hit_pre = idx.isin(t.index)
+    hit = np.zeros(len(out), dtype=bool)
+    hit[pre[hit_pre]] = True
+    idx = idx[hit_pre]
     if hit.any():
-        tt = t.reindex(idx[hit])
+        tt = t.reindex(idx)
         out.loc[hit, "w_timing"] = tt["weight"].to_numpy(dtype=np.int64)
         out.loc[hit, "timing_p_value"] = tt["p_value"].to_numpy()
         out.loc[hit, "timing_q_value"] = tt["q_value"].to_numpy()
