@@ -115,6 +115,27 @@ def test_merge_timing_adds_rows_and_kinds():
     assert m["significant"].tolist() == [True, True]
     assert m["weighted"].tolist() == [3.0, 0.5]
     assert m["w_timing"].tolist() == [5, 4] and m["weight"].tolist() == [3, 0]
+    assert "w_timing" not in e  # the input is left as it was
+
+
+def test_merge_timing_only_matches_both_accounts_of_a_pair():
+    """Rows are matched on the pair, not on either account alone (the pre-filter by accounts
+    keeps rows whose accounts are in different timing pairs), and ``copy=False`` gives the
+    same table, built on the input."""
+    e = pd.DataFrame({"account_u": ["a", "a", "c", "x"], "account_v": ["b", "d", "b", "y"],
+                      "weight": [3, 2, 2, 2], "weighted": [2.0, 1.0, 1.0, 1.0],
+                      "kinds": ["repost"] * 4, "w_repost": [3, 2, 2, 2],
+                      "significant": [False] * 4})
+    t = pd.DataFrame({"account_u": ["a", "c"], "account_v": ["b", "d"], "weight": [5, 4],
+                      "weighted": [1.0, 0.5], "p_value": [1e-9, 1e-8], "q_value": [1e-5, 1e-4],
+                      "significant": [True, True]})
+    m = merge_timing(e, t)
+    assert m["account_u"].tolist() == ["a", "a", "c", "c", "x"]  # sorted by pair
+    assert m["account_v"].tolist() == ["b", "d", "b", "d", "y"]
+    assert m["kinds"].tolist() == ["repost,timing", "repost", "repost", "timing", "repost"]
+    assert m["w_timing"].tolist() == [5, 0, 0, 4, 0]
+    inplace = merge_timing(e.copy(), t, copy=False)
+    pd.testing.assert_frame_equal(inplace, m)
 
 
 def test_detect_flags_a_schedule_group_with_no_shared_object():
