@@ -80,9 +80,9 @@ def band_keys(*pieces: np.ndarray, threshold: float) -> tuple[np.ndarray, np.nda
 
 
 def key_split(bucket: tuple[np.ndarray, np.ndarray], n: int) -> list[np.ndarray]:
-    """A text bucket's band keys (flattened, sorted, repeats inside the bucket kept) split into
-    ``n`` reducers by value."""
-    flat = np.sort(bucket[1].ravel())
+    """A text bucket's band keys (flattened, repeats inside the bucket kept) split into ``n``
+    reducers by value."""
+    flat = bucket[1].ravel()
     if n <= 1:
         return [flat]
     dest = (flat % np.uint64(n)).astype(np.int64)
