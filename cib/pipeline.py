@@ -20,6 +20,7 @@ from .communities import METHODS, find_communities
 from .discovery import LONG_MAX_SPAN, MAX_LENIENT_PAIRS, discover_groups
 from .graph import threshold_edges, to_igraph, to_networkx
 from .nullmodel import _Coded, _significance, cluster_pvalues, cluster_qvalues
+from ._memory import on_system_allocator, release_memory
 from ._stopwatch import stopwatch
 from .params import check_choice, check_number, parse_duration, parse_kinds
 from .schema import validate_actions
@@ -348,6 +349,7 @@ def _versions() -> dict[str, str]:
     return out
 
 
+@on_system_allocator
 def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_weight: float = 2,
            method: str = "leiden", resolution: float = 1.0, seed: int = 0, n_null: int = 100,
            alpha: float = 0.05, edge_fdr: float = 0.01, fdr_runs: int = 20, min_text_chars: int = 10,
@@ -558,7 +560,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     # what discovery needs of the candidate edges' co-actions; the rest is freed
     removed = np.bincount(coded.group[sel[0]], minlength=coded.n_groups).astype(np.float64)
     del sel, combined
-    _release_memory()
+    release_memory()
     if "edge_group" not in candidates:
         candidates["edge_group"] = np.full(len(candidates), -1, dtype=np.int64)
     candidates["significant"] = (candidates["q_value"] <= edge_fdr).to_numpy(dtype=bool)
@@ -572,7 +574,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         t_edges = timing_edges(actions.iloc[:0])
     candidates["group_edge"] = False
     graph_edges = candidates[candidates["significant"]].reset_index(drop=True)
-    _release_memory()
+    release_memory()
     lap("timing")
     communities = find_communities(graph_edges, method=method, resolution=resolution, seed=seed)
     sizes = communities.map(communities.value_counts())
@@ -735,14 +737,6 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     return Detection(clusters=clusters, members=members, edges=edges, evidence=evidence,
                      edges_by_kind=by_kind, coactions=pairs, traces=traces, rejects=rejects,
                      manifest=manifest, timing_edges=t_edges, groups=groups)
-
-
-def _release_memory() -> None:
-    """Hand the memory freed by a large stage back to the system (glibc keeps it otherwise, and
-    the next stage's peak lands on top of it)."""
-    from .io._read import _release
-
-    _release()
 
 
 #: Co-actions turned into rows at once when the candidate edges are aggregated (their frame

@@ -7,7 +7,6 @@ import hashlib
 import logging
 import os
 import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._memory import on_system_allocator
+from .._memory import release_memory as _release
 from ..errors import InputError, ParameterError
 from ..params import check_choice, parse_mapping
 from ..schema import (ACTION_COLUMNS, ACTION_TYPES, LIST_COLUMNS, REJECT_COLUMNS, UTC_NS,
@@ -63,6 +64,7 @@ class _Part:
 # Public entry point
 # ---------------------------------------------------------------------------------------------
 
+@on_system_allocator
 def read_actions(
     paths: PathLike | Iterable[PathLike],
     format: str = "auto",
@@ -292,28 +294,6 @@ def _read_all(files: list[tuple[Path, str]], stems: dict[str, str], sizes: list[
     for w in warnings:
         log.info("%s", w)
     return actions, rejects, stats
-
-
-def _release() -> None:
-    """Give freed memory back to the system: Arrow's allocator and C's (glibc keeps the freed
-    arrays of the chunks otherwise), so that the next phase does not come on top of it."""
-    pa.default_memory_pool().release_unused()
-    if _TRIM is not None:
-        _TRIM(0)
-
-
-def _malloc_trim() -> Any:
-    try:
-        import ctypes
-        import ctypes.util
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-_TRIM = _malloc_trim() if sys.platform.startswith("linux") else None
 
 
 def _size(path: Path) -> int:
