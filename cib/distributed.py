@@ -400,7 +400,9 @@ def _norm_texts(part: pd.DataFrame, min_text_chars: int) -> np.ndarray:
 def _text_groups(texts: list[np.ndarray], threshold: float) -> dict[str, str]:
     """Near-duplicate groups of all distinct normalised texts: the object id of every text that
     is not the root of its group (the others are ``"nd:" + fingerprint``), exactly as
-    :func:`cib.text.text_traces` names them (shingle 5, 64 permutations, seed 0)."""
+    :func:`cib.text.text_traces` names them (shingle 5, 64 permutations, seed 0). All texts in
+    one process: the reference that :func:`_text_groups_partitioned` (what the engine runs)
+    is tested against."""
     from .text import _group_roots
     from .traces import text_fingerprint
 
