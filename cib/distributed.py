@@ -132,7 +132,6 @@ def local_client(scheduler: str | None = None, memory_limit: str | int | None = 
         return
     import os
 
-    from ._memory import ARROW_POOL_ENV
     from .coaction._engine import parse_memory_budget
 
     limit = "auto" if memory_limit is None else parse_memory_budget(memory_limit, "memory_limit")
@@ -143,9 +142,7 @@ def local_client(scheduler: str | None = None, memory_limit: str | int | None = 
     try:
         with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
                                       memory_limit=limit, dashboard_address=":0",
-                                      silence_logs=logging.WARNING,
-                                      **({"env": ARROW_POOL_ENV} if processes else {})
-                                      ) as cluster, \
+                                      silence_logs=logging.WARNING) as cluster, \
                 distributed.Client(cluster) as client:
             yield client
     finally:

@@ -20,7 +20,7 @@ from .communities import METHODS, find_communities
 from .discovery import LONG_MAX_SPAN, MAX_LENIENT_PAIRS, discover_groups
 from .graph import threshold_edges, to_igraph, to_networkx
 from .nullmodel import _Coded, _significance, cluster_pvalues, cluster_qvalues
-from ._memory import on_system_allocator, release_memory
+from ._memory import release_memory
 from ._stopwatch import stopwatch
 from .params import check_choice, check_number, parse_duration, parse_kinds
 from .schema import validate_actions
@@ -349,7 +349,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-@on_system_allocator
 def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_weight: float = 2,
            method: str = "leiden", resolution: float = 1.0, seed: int = 0, n_null: int = 100,
            alpha: float = 0.05, edge_fdr: float = 0.01, fdr_runs: int = 20, min_text_chars: int = 10,

@@ -17,7 +17,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._memory import on_system_allocator
 from .._memory import release_memory as _release
 from ..errors import InputError, ParameterError
 from ..params import check_choice, parse_mapping
@@ -64,7 +63,6 @@ class _Part:
 # Public entry point
 # ---------------------------------------------------------------------------------------------
 
-@on_system_allocator
 def read_actions(
     paths: PathLike | Iterable[PathLike],
     format: str = "auto",
