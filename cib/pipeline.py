@@ -19,7 +19,7 @@ from .coaction._engine import (BYTES_PER_SELECTED_PAIR, SortedTraces, coaction_f
 from .communities import METHODS, find_communities
 from .discovery import LONG_MAX_SPAN, MAX_LENIENT_PAIRS, discover_groups
 from .graph import threshold_edges, to_igraph, to_networkx
-from .nullmodel import _Coded, _significance, cluster_pvalues, cluster_qvalues
+from .nullmodel import _Coded, _pair_chunks, _significance, cluster_pvalues, cluster_qvalues
 from ._memory import release_memory
 from ._stopwatch import stopwatch
 from .params import check_choice, check_number, parse_duration, parse_kinds
@@ -755,14 +755,8 @@ def _candidate_edges(traces: pd.DataFrame, coded: _Coded, i: np.ndarray, j: np.n
         pairs = coaction_frame(traces, coded, i, j)
         by_kind = edges_per_kind(pairs, traces)
         return by_kind, combine_edges(by_kind, pairs)
-    from .coaction._partial import _nb_greedy_cuts, sorted_unique
+    from .coaction._partial import sorted_unique
 
-    au = np.minimum(coded.account[i], coded.account[j])
-    order = np.argsort(au, kind="stable")
-    per_acc = np.bincount(au, minlength=coded.n_accounts).astype(np.int64)
-    cuts = _nb_greedy_cuts(per_acc, chunk)
-    bounds = np.searchsorted(au[order], cuts)
-    del au
     groups = sorted_unique(coded.group[i])
     popularity = pd.Series(
         coded.object_accounts[groups].astype(np.int64),
@@ -770,10 +764,7 @@ def _candidate_edges(traces: pd.DataFrame, coded: _Coded, i: np.ndarray, j: np.n
                                          coded.group_object[groups]],
                                         names=["kind", "object_id"]))
     kinds, combs = [], []
-    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-        if b <= a:
-            continue
-        idx = np.sort(order[a:b])
+    for idx in _pair_chunks(coded.account, i, j, coded.n_accounts, chunk):
         pairs = coaction_frame(traces, coded, i[idx], j[idx])
         bk = edges_per_kind(pairs, None, popularity)
         combs.append(combine_edges(bk, pairs))
