@@ -55,7 +55,7 @@ def _nb_pair_weights(rec, window, cap, start, byacc, rows_all, u0, u1, blocks,
     they share (:func:`cib.coaction._kernel._nb_partners`), nothing else. ``blocks`` cuts
     ``[u0, u1)`` for the parallel loop; the rows of ``u`` start at ``out_start[u - u0]``."""
     n_accounts = start.shape[0] - 1
-    out_start = np.zeros(u1 - u0 + 1, np.int64)
+    out_start = K._fill_i64(u1 - u0 + 1, 0)
     max_rows = 1
     for u in range(u0, u1):
         out_start[u - u0 + 1] = out_start[u - u0] + rows_all[u]
@@ -64,8 +64,8 @@ def _nb_pair_weights(rec, window, cap, start, byacc, rows_all, u0, u1, blocks,
     m = out_start[u1 - u0]
     out_v = np.empty(m, np.int64)
     out_w = np.empty(m, np.int64)
-    marks = np.full((n_threads, n_accounts), -1, np.int64)
-    slots = np.zeros((n_threads, n_accounts), np.int64)
+    marks = K._fill2_i64(n_threads, n_accounts, -1)
+    slots = K._fill2_i64(n_threads, n_accounts, 0)
     lvs = np.empty((n_threads, max_rows), np.int64)
     lws = np.empty((n_threads, max_rows), np.int64)
     lgs = np.empty((n_threads, max_rows), np.int64)
