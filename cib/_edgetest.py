@@ -359,11 +359,13 @@ def common_objects(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, u:
     return out_ptr, cols, prod
 
 
-def group_time_order(order: np.ndarray, gstart: np.ndarray, time: np.ndarray) -> np.ndarray:
+def group_time_order(order: np.ndarray | None, gstart: np.ndarray, time: np.ndarray) -> np.ndarray:
     """``cib.coaction._kernel.sort_order(group, time)`` (rows by group, then time, then row)
     from the rows already grouped: ``order`` (rows by group, increasing within a group, as
     :meth:`cib.nullmodel.TimeSwapNull._plan` keeps them) and the group starts ``gstart``. Only
     the groups' own segments are sorted, most of them a few rows long. Needs numba."""
+    if order is None:  # the rows are in group order already (see TimeSwapNull._plan)
+        order = np.arange(np.asarray(time).shape[0], dtype=np.int64)
     order = np.ascontiguousarray(order, dtype=np.int64)
     tg = np.ascontiguousarray(np.asarray(time, dtype=np.int64)[order])
     return _nb_group_time_order(order, np.ascontiguousarray(gstart, dtype=np.int64), tg)

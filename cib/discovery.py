@@ -141,8 +141,7 @@ def _burst_graph(c: _Coded, st: SortedTraces, skip: np.ndarray,
         raise _TooMany(round(n_co))
     if crowd.any():
         # the crowds' traces moved apart in time, so that they co-act with nothing
-        time = np.empty_like(st.t)
-        time[st.order] = st.t
+        time = st.unsort(st.t).copy()
         out = crowd[c.group]
         time[out] = np.arange(int(out.sum()), dtype=np.int64) * (st.window + 1)
         st = SortedTraces(c, time, window_ns=st.window, max_partners=st.max_partners,
@@ -203,8 +202,7 @@ BURST_P = 0.01
 def _compact(c: _Coded, st: SortedTraces, factor: float) -> np.ndarray:
     """Per group code: the middle 80 % of its traces' times (this run's) span at most
     ``factor`` windows."""
-    t = np.empty_like(st.t)
-    t[st.order] = st.t
+    t = st.unsort(st.t)
     order = np.lexsort((t, c.group))
     ts = t[order]
     size = np.bincount(c.group, minlength=c.n_groups)
@@ -486,8 +484,7 @@ def _chance_visits(c: _Coded, st: SortedTraces, objs: np.ndarray,
 
     A post the group amplified while others reshare it all day draws a reader into the push now
     and then; the group's own post or page, which nobody else shares, never does."""
-    t = np.empty_like(st.t)
-    t[st.order] = st.t
+    t = st.unsort(st.t)
     rows = np.flatnonzero(np.isin(c.group, objs))
     o = np.searchsorted(objs, c.group[rows])
     ot = t[rows].astype(np.float64)

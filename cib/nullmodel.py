@@ -474,7 +474,8 @@ def pair_chance(traces: pd.DataFrame, window: float | str = 60,
     i, j = st.select(pairs=(tu, tv)) if tu.size else (np.empty(0, np.int64),) * 2
     removed = np.bincount(c.group[i], minlength=c.n_groups).astype(np.float64)
     chance = c.chance(per_group, removed)
-    index = pd.MultiIndex.from_arrays([c.kind_names[c.group_kind], c.group_object],
+    index = pd.MultiIndex.from_arrays([c.kind_names[c.group_kind],
+                                       np.asarray(c.group_object, dtype=object)],
                                       names=["kind", "object_id"])
     return pd.Series(chance, index=index, name="chance")
 
@@ -717,8 +718,12 @@ class TimeSwapNull:
         self.group = c.group
         self.time = c.time
         self.n_groups = c.n_groups
-        order = np.lexsort((self.time, self.group))
-        self.t_sorted = self.time[order]
+        from .coaction._kernel import is_sorted
+
+        # TRACES come sorted by (kind, object, time): then the sorted times are the times
+        self._sorted = is_sorted(self.group, self.time)
+        self.t_sorted = self.time if self._sorted else \
+            self.time[np.lexsort((self.time, self.group))]
         self.size = np.bincount(self.group, minlength=self.n_groups)
         self.start = np.concatenate([[0], np.cumsum(self.size)[:-1]]).astype(np.int64)
         self.bins = c.bins
@@ -732,6 +737,10 @@ class TimeSwapNull:
     def _plan(self, subset: np.ndarray | None) -> tuple:
         """The traces (all, or the subset) grouped by object, computed once per subset."""
         key = 0 if subset is None else hash(np.asarray(subset, dtype=bool).tobytes())
+        if key not in self._plans and subset is None and self._sorted:
+            # already grouped: the identity (None), without its arrays
+            self._plans[key] = (None, np.concatenate(([0], np.cumsum(self.size))).astype(np.int64),
+                                self.group.size)
         if key not in self._plans:
             rows = np.arange(self.group.size) if subset is None else np.flatnonzero(subset)
             g = self.group[rows]
@@ -777,6 +786,8 @@ class TimeSwapNull:
         u = rng.random(n)
         pos = _nb_null_positions(gstart, self.size[donor].astype(np.int64), u,
                                  int(self.size.max()) if self.size.size else 0)
+        if order is None:  # the traces in group order already
+            return self.t_sorted[self.start[donor[self.group]] + pos]
         out = np.empty(n, dtype=np.int64)
         key = id(order)  # the plan's group of each grouped trace, computed once per plan
         if self._g_sorted.get(key, (None,))[0] is not order:

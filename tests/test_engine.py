@@ -176,3 +176,53 @@ def test_cli_max_partners_lands_in_manifest(tmp_path):
     m = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert m["engine"]["max_partners"] == 3 and m["parameters"]["max_partners"] == 3
     assert "left out" in res.output
+
+
+@pytest.mark.parametrize("numba", ENGINES)
+@QUICK
+@given(rows=rows_strategy, window=st.sampled_from([0, 10, 60]), seed=st.integers(0, 99))
+def test_sorted_traces_share_the_coded_arrays_and_answer_as_a_shuffle(numba, rows, window, seed):
+    """TRACES in (kind, object, time) order (as build_traces and the dask engine give them) are
+    not permuted or copied; every pass answers as for the same traces in another row order."""
+    tr = make_traces(rows).sort_values(["kind", "object_id", "timestamp", "account_id",
+                                        "action_id"], kind="mergesort", ignore_index=True)
+    perm = np.random.default_rng(seed).permutation(len(tr))
+    shuffled = tr.iloc[perm].reset_index(drop=True)
+    c, cs = CodedTraces(tr), CodedTraces(shuffled)
+    a = SortedTraces(c, window_ns=window * 10**9, use_numba=numba)
+    b = SortedTraces(cs, window_ns=window * 10**9, use_numba=numba)
+    if len(tr):
+        assert np.shares_memory(a.g, c.group) and np.shares_memory(a.t, c.time)
+    assert np.array_equal(a.order, np.arange(len(tr)))
+    pa, ha = a.trace_partners()
+    pb, hb = b.trace_partners()
+    assert np.array_equal(pa, pb)
+    assert np.array_equal(ha[perm], hb)  # row k of shuffled is row perm[k] of tr
+    lab = np.arange(c.n_accounts) % 2
+    ia, ja = a.select(labels=lab)
+    ib, jb = b.select(labels=lab)
+    # the same co-actions (which trace is "earlier" on equal times follows the row order)
+    assert sorted(zip(np.minimum(ia, ja).tolist(), np.maximum(ia, ja).tolist())) == \
+        sorted(zip(np.minimum(perm[ib], perm[jb]).tolist(), np.maximum(perm[ib], perm[jb]).tolist()))
+    assert np.array_equal(a.unsort(a.t), c.time)
+    assert np.array_equal(b.unsort(b.t), cs.time)
+
+
+def test_time_swap_null_on_sorted_traces_draws_what_the_general_path_draws():
+    """The null sampler's shortcut for traces already in (group, time) order gives the times
+    of its general path, draw for draw."""
+    from cib.datasets import simulate
+    from cib.nullmodel import TimeSwapNull, _Coded
+    from cib.traces import build_traces
+
+    actions, _ = simulate(n_accounts=200, n_groups=2, seed=4)
+    c = _Coded(build_traces(actions))
+    fast = TimeSwapNull.from_coded(c)
+    assert fast._sorted
+    slow = TimeSwapNull.from_coded(c)
+    slow._sorted, slow._plans = False, {}
+    for seed in range(3):
+        t1 = fast.sample(np.random.default_rng(seed))
+        t2 = slow.sample(np.random.default_rng(seed))
+        assert np.array_equal(t1, t2)
+    assert not np.array_equal(t1, c.time)

@@ -78,6 +78,40 @@ def parse_memory_budget(value: str | int | float | None, caller: str = "detect")
     return int(size)
 
 
+def _object_runs(traces: pd.DataFrame):
+    """``(group, group_kind, group_object, kind_names)`` of :class:`CodedTraces` read off the
+    runs of TRACES already sorted by (kind, object_id) (as :func:`cib.traces.build_traces` and
+    the dask engine give them), without hashing a string; None when they are not so sorted
+    (or hold missing values), and the codes come from sorted factorizations instead. The run
+    keys are checked to increase strictly, in the order a sorted factorization uses, so the
+    codes are the same."""
+    n = len(traces)
+    if n == 0:
+        return None
+    kind = traces["kind"].array
+    obj = traces["object_id"].array
+    try:
+        if pd.isna(kind).any() or pd.isna(obj).any():
+            return None
+        new = np.ones(n, dtype=bool)
+        new[1:] = np.asarray(kind[1:] != kind[:-1], dtype=bool) | \
+            np.asarray(obj[1:] != obj[:-1], dtype=bool)
+        starts = np.flatnonzero(new)
+        rk, ro = kind.take(starts), obj.take(starts)
+        if starts.size > 1:
+            k1, k0, o1, o0 = rk[1:], rk[:-1], ro[1:], ro[:-1]
+            up = np.asarray(k1 > k0, dtype=bool) | (np.asarray(k1 == k0, dtype=bool)
+                                                     & np.asarray(o1 > o0, dtype=bool))
+            if not up.all():
+                return None
+    except TypeError:  # ids of mixed types: no order to read off
+        return None
+    group = np.cumsum(new, dtype=np.int64) - 1
+    kind_codes, kinds = pd.factorize(rk, sort=True)
+    return (group, kind_codes.astype(np.int64), pd.Index(ro),
+            np.asarray(kinds, dtype=object))
+
+
 class CodedTraces:
     """TRACES coded once as integers (group = (kind, object), account, action, time in ns).
 
@@ -86,21 +120,30 @@ class CodedTraces:
     """
 
     def __init__(self, traces: pd.DataFrame) -> None:
-        kind_codes, kinds = pd.factorize(traces["kind"], sort=True)
-        obj_codes, objects = pd.factorize(traces["object_id"], sort=True)
-        gkey = kind_codes.astype(np.int64) * (len(objects) + 1) + obj_codes
-        group, gvals = pd.factorize(gkey, sort=True)
-        gvals = np.asarray(gvals, dtype=np.int64)
-        self.group = group.astype(np.int64)
-        self.group_kind = gvals // (len(objects) + 1)
-        self.group_object = np.asarray(objects, dtype=object)[gvals % (len(objects) + 1)]
-        self.kind_names = np.asarray(kinds, dtype=object)
+        runs = _object_runs(traces)
+        if runs is not None:  # sorted by (kind, object): the groups are the runs, in order
+            self.group, self.group_kind, self.group_object, self.kind_names = runs
+        else:
+            kind_codes, kinds = pd.factorize(traces["kind"], sort=True)
+            obj_codes, objects = pd.factorize(traces["object_id"], sort=True)
+            gkey = kind_codes.astype(np.int64) * (len(objects) + 1) + obj_codes
+            del kind_codes, obj_codes
+            group, gvals = pd.factorize(gkey, sort=True)
+            gvals = np.asarray(gvals, dtype=np.int64)
+            self.group = group.astype(np.int64)
+            self.group_kind = gvals // (len(objects) + 1)
+            # an Index in the column's own storage (Arrow strings from build_traces: a fifth
+            # of the memory of Python strings, one per object)
+            self.group_object = pd.Index(objects)[gvals % (len(objects) + 1)]
+            self.kind_names = np.asarray(kinds, dtype=object)
         acc, accounts = pd.factorize(traces["account_id"], sort=True)
         self.account = acc.astype(np.int64)
         self.accounts = pd.Index(np.asarray(accounts, dtype=object))
-        self.action = pd.factorize(traces["action_id"], sort=True)[0].astype(np.int64)
+        # any one-to-one code does (actions are only ever compared for equality); unsorted
+        # spares sorting ten million ids
+        self.action = pd.factorize(traces["action_id"])[0].astype(np.int64)
         self.time = to_epoch_ns(traces["timestamp"])
-        self.n_groups = len(gvals)
+        self.n_groups = len(self.group_kind)
         self.n = np.bincount(self.group, minlength=self.n_groups).astype(np.float64)
         self._n_obj: np.ndarray | None = None
 
@@ -112,7 +155,8 @@ class CodedTraces:
     def object_accounts(self) -> np.ndarray:
         """Distinct accounts per group (the ``n`` of the popularity discount)."""
         if self._n_obj is None:
-            self._n_obj = K.distinct_accounts_numpy(self.group, self.account, self.n_groups)
+            # the numba scan when the groups are sorted (TRACES are), numpy otherwise
+            self._n_obj = K.distinct_accounts(self.group, self.account, self.n_groups)
         return self._n_obj
 
     @property
@@ -159,15 +203,38 @@ class SortedTraces:
         self.max_partners = max_partners
         self.budget = K.DEFAULT_BUDGET_PAIRS if budget_pairs is None else int(budget_pairs)
         self.max_selected = max_selected
-        if self.numba:
-            self.order = K.sort_order(coded.group, time)
+        if K.is_sorted(coded.group, time):
+            # TRACES come sorted by (kind, object, time): the sorted arrays are the coded ones
+            # themselves (no permutation and no copies: 32 bytes a trace less)
+            self._order = None
+            self.g = np.ascontiguousarray(coded.group)
+            self.t = np.ascontiguousarray(time)
+            self.a = np.ascontiguousarray(coded.account)
         else:
-            self.order = np.lexsort((time, coded.group))
-        self.g = np.ascontiguousarray(coded.group[self.order])
-        self.t = np.ascontiguousarray(time[self.order])
-        self.a = np.ascontiguousarray(coded.account[self.order])
+            self._order = K.sort_order(coded.group, time) if self.numba \
+                else np.lexsort((time, coded.group))
+            self.g = np.ascontiguousarray(coded.group[self._order])
+            self.t = np.ascontiguousarray(time[self._order])
+            self.a = np.ascontiguousarray(coded.account[self._order])
         self._numba_state: tuple | None = None
         self._counts: np.ndarray | None = None
+
+    @property
+    def order(self) -> np.ndarray:
+        """The permutation from sorted positions to trace rows (input order)."""
+        return np.arange(self.g.shape[0], dtype=np.int64) if self._order is None else self._order
+
+    def rows(self, positions: np.ndarray) -> np.ndarray:
+        """Trace rows (input order) of sorted positions."""
+        return positions if self._order is None else self._order[positions]
+
+    def unsort(self, values: np.ndarray) -> np.ndarray:
+        """``values`` per sorted position, in input order."""
+        if self._order is None:
+            return values
+        out = np.empty_like(values)
+        out[self._order] = values
+        return out
 
     # -- numba structures, built on first use
     def _state(self) -> tuple:
@@ -225,9 +292,7 @@ class SortedTraces:
                 has_sorted[i] = True
                 has_sorted[j] = True
         per_group = np.bincount(self.g, weights=fwd, minlength=self.coded.n_groups)
-        has = np.empty(n, dtype=bool)
-        has[self.order] = has_sorted
-        return per_group, has
+        return per_group, self.unsort(has_sorted)
 
     def select(self, pairs: tuple[np.ndarray, np.ndarray] | None = None,
                labels: np.ndarray | None = None, what: str = "co-actions") -> tuple[np.ndarray, np.ndarray]:
@@ -290,7 +355,7 @@ class SortedTraces:
                 qs.append(j[keep])
             p = np.concatenate(ps) if ps else e
             q = np.concatenate(qs) if qs else e
-        return self.order[p], self.order[q]
+        return self.rows(p), self.rows(q)
 
     def _check_budget(self, m: int, what: str) -> None:
         if self.max_selected is not None and m > self.max_selected:
