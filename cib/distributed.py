@@ -511,6 +511,52 @@ def _bucket(*pieces: pd.DataFrame) -> pd.DataFrame:
                            kind="mergesort", ignore_index=True)
 
 
+def _merge_buckets(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The sorted (kind, object) partitions as one TRACES frame in the order of
+    :func:`cib.traces.build_traces` (``kind``, ``object_id``, ``timestamp``, ``account_id``,
+    ``action_id``), emptying ``frames`` as it goes.
+
+    Each partition is sorted and holds whole objects, so the order is the partitions' object
+    runs sorted by (kind, object id), each run as it is: only the runs' keys are sorted, and
+    the columns are moved one at a time (the frames' column goes as soon as it is placed), so
+    the peak is about one copy of the traces, not the three of a concatenation and a sort."""
+    from .schema import TRACE_COLUMNS, empty_traces
+
+    if not frames:
+        return empty_traces()
+    starts, keys, offsets = [], [], []
+    offset = 0
+    for f in frames:
+        kc = pd.factorize(f["kind"])[0]
+        oc = pd.factorize(f["object_id"])[0]
+        new = np.ones(len(f), dtype=bool)
+        new[1:] = (kc[1:] != kc[:-1]) | (oc[1:] != oc[:-1])
+        st = np.flatnonzero(new)
+        starts.append(st + offset)
+        keys.append(f[["kind", "object_id"]].iloc[st].reset_index(drop=True))
+        offset += len(f)
+        del kc, oc, new
+    first = np.concatenate(starts)
+    length = np.diff(np.append(first, offset))
+    runs = pd.concat(keys, ignore_index=True)
+    del keys, starts
+    order = runs.sort_values(["kind", "object_id"], kind="mergesort").index.to_numpy()
+    del runs
+    first, length = first[order], length[order]
+    # row k of the result: the run it falls in, and its place in that run
+    take = np.repeat(first - (np.cumsum(length) - length), length) + np.arange(offset)
+    del first, length, order
+    columns = {}
+    for col in TRACE_COLUMNS:
+        whole = pd.concat([f[col] for f in frames], ignore_index=True)
+        for f in frames:
+            del f[col]
+        columns[col] = whole.take(take).reset_index(drop=True)
+        del whole
+    frames.clear()
+    return pd.DataFrame(columns)
+
+
 def _bucket_accounts(bucket: pd.DataFrame) -> np.ndarray:
     return pd.unique(bucket["account_id"].to_numpy(dtype=object))
 
@@ -829,14 +875,16 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     cand_keys, n_all = _reduce_pairs(client, buckets, acc_f, window_ns,
                                      params.get("max_partners"), mw, n_red)
     lap("dask_join")
-    frames = [f for f in client.gather(buckets) if len(f)]
-    del buckets
-    from .schema import empty_traces
+    frames = []
+    while buckets:  # one partition in transfer at a time, each let go on the workers at once
+        f = buckets.pop(0).result()
+        if len(f):
+            frames.append(f)
+        del f
+    traces = _merge_buckets(frames)
+    from ._memory import release_memory
 
-    traces = pd.concat(frames, ignore_index=True) if frames else empty_traces()
-    del frames  # the pieces go before the sort: one copy of the traces fewer at its peak
-    traces = traces.sort_values(["kind", "object_id", "timestamp", "account_id", "action_id"],
-                                kind="mergesort", ignore_index=True)
+    release_memory()  # the pieces' memory, before the central stages come on top of it
     lap("dask_gather")
     prep = _Prepared(traces, accounts, cand_keys, n_all, client, store)
     from .pipeline import detect

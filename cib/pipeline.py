@@ -498,7 +498,13 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                            discovery_window=discovery_window,
                            discovery_max_pairs=discovery_max_pairs, edge_groups=edge_groups,
                            rejects=rejects, input_stats=input_stats)
-    timings, lap = stopwatch()
+    timings, _lap = stopwatch()
+
+    def lap(stage: str) -> None:
+        # what a stage freed goes back to the system before the next comes on top of it
+        # (Arrow's pool and glibc keep it otherwise: ~150 bytes a trace after the coding alone)
+        release_memory()
+        _lap(stage)
 
     if _prepared is None:  # the dask engine validated its partitions
         validate_actions(actions)
@@ -535,6 +541,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     coded = _Coded(traces)
     if per_author:
         coded.set_authors(actions)
+    release_memory()
     st = SortedTraces(coded, window_ns=window_ns, max_partners=max_partners,
                       budget_pairs=min(budget_pairs, DEFAULT_BUDGET_PAIRS), max_selected=budget_pairs)
     # the candidate edges (weight >= min_weight) without materialising any co-action, and how
@@ -559,7 +566,6 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     # what discovery needs of the candidate edges' co-actions; the rest is freed
     removed = np.bincount(coded.group[sel[0]], minlength=coded.n_groups).astype(np.float64)
     del sel, combined
-    release_memory()
     if "edge_group" not in candidates:
         candidates["edge_group"] = np.full(len(candidates), -1, dtype=np.int64)
     candidates["significant"] = (candidates["q_value"] <= edge_fdr).to_numpy(dtype=bool)
@@ -573,7 +579,6 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         t_edges = timing_edges(actions.iloc[:0])
     candidates["group_edge"] = False
     graph_edges = candidates[candidates["significant"]].reset_index(drop=True)
-    release_memory()
     lap("timing")
     communities = find_communities(graph_edges, method=method, resolution=resolution, seed=seed)
     sizes = communities.map(communities.value_counts())
@@ -751,18 +756,20 @@ def _candidate_edges(traces: pd.DataFrame, coded: _Coded, i: np.ndarray, j: np.n
     ranges of the smaller account (codes follow the sorted ids) come out in the order of the
     whole, so the tables are those of one pass without its memory."""
     chunk = EDGE_CHUNK_COACTIONS if chunk is None else int(chunk)
-    if i.size <= chunk:
-        pairs = coaction_frame(traces, coded, i, j)
-        by_kind = edges_per_kind(pairs, traces)
-        return by_kind, combine_edges(by_kind, pairs)
     from .coaction._partial import sorted_unique
 
+    # the popularity of the objects acted on, from the codes (edges_per_kind would group all
+    # TRACES by their strings for it: ~200 bytes a trace, for a few thousand objects)
     groups = sorted_unique(coded.group[i])
     popularity = pd.Series(
         coded.object_accounts[groups].astype(np.int64),
         index=pd.MultiIndex.from_arrays([coded.kind_names[coded.group_kind[groups]],
                                          coded.group_object[groups]],
                                         names=["kind", "object_id"]))
+    if i.size <= chunk:
+        pairs = coaction_frame(traces, coded, i, j)
+        by_kind = edges_per_kind(pairs, None, popularity)
+        return by_kind, combine_edges(by_kind, pairs)
     kinds, combs = [], []
     for idx in _pair_chunks(coded.account, i, j, coded.n_accounts, chunk):
         pairs = coaction_frame(traces, coded, i[idx], j[idx])

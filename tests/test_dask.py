@@ -264,3 +264,27 @@ def test_chunked_simulation(tmp_path):
     assert [f.name for f in files] == [f"part-0000{i}.parquet" for i in range(3)]
     back, rejects, _ = read_actions([str(f) for f in files], progress=False)
     assert len(rejects) == 0 and len(back) > 2500
+
+
+@pytest.mark.parametrize("n_buckets", [1, 3, 7])
+def test_merge_buckets_is_the_sorted_concatenation(actions, n_buckets):
+    """The central merge of the (kind, object) partitions equals concatenating them and sorting
+    by the five TRACES keys (objects are whole in a partition, partitions are sorted), with
+    ties on time between accounts and objects whose ids differ only late in the string."""
+    from cib.traces import build_traces
+
+    tr = build_traces(actions)
+    extra = tr.iloc[:40].copy()
+    extra["object_id"] = extra["object_id"].astype(str) + "~"  # sorts after its prefix
+    extra["timestamp"] = extra["timestamp"].iloc[0]  # all at one time
+    tr = pd.concat([tr, extra], ignore_index=True)
+    buckets = [cd._bucket(p) for p in cd._split(tr.sample(frac=1, random_state=n_buckets),
+                                                n_buckets)]
+    want = pd.concat(buckets, ignore_index=True).sort_values(
+        ["kind", "object_id", "timestamp", "account_id", "action_id"], kind="mergesort",
+        ignore_index=True)
+    frames = [b for b in buckets if len(b)]
+    got = cd._merge_buckets(frames)
+    assert frames == []
+    pd.testing.assert_frame_equal(got, want)
+    assert cd._merge_buckets([]).empty
