@@ -682,10 +682,20 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         pairs = coaction_frame(traces, coded, *st.select(labels=lab, what="co-actions within clusters"))
     intra = intra_cluster(pairs, labels)
     found = set() if groups is None else set(groups.loc[groups["cluster_id"] >= 0, "cluster_id"])
-    clusters = cluster_table(labels, graph_edges, intra, traces, pv, window=w, alpha=alpha,
+    # the tables look only at the traces of accounts in the graph or in clusters: those rows,
+    # picked by account code (the tables' string group-bys over all TRACES took ~300 bytes a
+    # trace for a few thousand accounts)
+    mine = np.zeros(coded.n_accounts, dtype=bool)
+    for ids in (graph_edges["account_u"], graph_edges["account_v"], labels.index):
+        codes = coded.account_codes(ids)
+        mine[codes[codes >= 0]] = True
+    rows = np.flatnonzero(mine[coded.account])
+    own = traces.take(rows).reset_index(drop=True)
+    clusters = cluster_table(labels, graph_edges, intra, own, pv, window=w, alpha=alpha,
                              groups=found, cluster_window={c: w2 for c in long_ids})
     flagged = set(clusters.loc[clusters["flagged"], "cluster_id"].tolist())
-    members = member_table(graph_edges, labels, traces, coacting, self_repeats(traces), flagged)
+    members = member_table(graph_edges, labels, own, coacting[rows], self_repeats(own), flagged)
+    del own, rows, mine
     evidence = evidence_table(intra, actions if _prepared is None else _prepared.texts(intra))
     # the candidate edges become EDGES in place (no second copy of the largest table)
     edges = candidates

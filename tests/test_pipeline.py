@@ -167,3 +167,30 @@ def test_ira_slice_end_to_end():
         lambda s: s.value_counts(normalize=True).iloc[0])
     sizes = lab.groupby("cluster_id").size()
     assert (purity * sizes).sum() / sizes.sum() >= 0.8
+
+
+def test_scoring_tables_from_the_members_traces_equal_those_from_all(det):
+    """detect builds MEMBERS and CLUSTERS from the traces of the graph's and the clusters'
+    accounts only; the tables are those all TRACES give."""
+    import numpy as np
+
+    from cib.coaction import self_repeats
+    from cib.coaction._engine import SortedTraces
+    from cib.nullmodel import _Coded
+    from cib.scoring import cluster_table, intra_cluster, member_table
+
+    c = _Coded(det.traces)
+    _, coacting = SortedTraces(c, window_ns=60 * 10**9).trace_partners()
+    labels = det.members.set_index("account_id")["cluster_id"]
+    flagged = set(det.clusters.loc[det.clusters["flagged"], "cluster_id"])
+    members = member_table(det.graph_edges, labels, det.traces, coacting,
+                           self_repeats(det.traces), flagged)
+    pd.testing.assert_frame_equal(members, det.members)
+    assert members["n_traces"].sum() < len(det.traces)  # the subset is a real subset
+    pv = det.clusters[["cluster_id", "p_value", "q_value"]]
+    clusters = cluster_table(labels, det.graph_edges, intra_cluster(det.coactions, labels),
+                             det.traces, pv, window=60.0, alpha=0.05)
+    cols = ["cluster_id", "n_accounts", "coordination_ratio", "timing_similarity",
+            "text_similarity"]
+    pd.testing.assert_frame_equal(clusters[cols], det.clusters[cols])
+    assert np.isfinite(det.clusters["timing_similarity"]).all()
