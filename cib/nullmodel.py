@@ -286,13 +286,32 @@ class _Coded(CodedTraces):
         rk = np.isin(kinds, ["repost", "quote", "reply"])
         if not rk.any():
             return
-        posts = actions[["action_id", "account_id"]].drop_duplicates("action_id")
-        pos = pd.Index(posts["action_id"].astype(str)).get_indexer(
-            pd.Index(self.group_object[rk].astype(str)))
+        # the posts acted on are looked up among the actions (first row of an id, as ids are
+        # unique once read): a hash table of the posts, not of every action id
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        want, which = pd.factorize(pd.Index(self.group_object[rk]).astype(str))
+        # Arrow's hash lookup (pandas' would make a Python string of every action id)
+        ids = actions["action_id"]
+        try:  # Python strings straight into Arrow (no pandas copy of the column first)
+            ids = pa.array(ids, type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # ids that are not all strings
+            ids = pa.array(ids.astype(str), type=pa.large_string())
+        found = pc.fill_null(pc.index_in(ids, value_set=pa.array(
+            np.asarray(which, dtype=object), type=pa.large_string())), -1).to_numpy()
+        found = found.astype(np.int64)
+        del ids
+        rows = np.flatnonzero(found >= 0)
+        first_of, first_row = np.unique(found[rows], return_index=True)
+        row_of = np.full(len(which), -1, dtype=np.int64)
+        row_of[first_of] = rows[first_row]
+        pos = row_of[want]
         author = np.full(int(rk.sum()), -1, dtype=np.int64)
         hit = pos >= 0
         if hit.any():
-            codes, _ = pd.factorize(posts["account_id"].to_numpy(dtype=object)[pos[hit]], sort=True)
+            codes, _ = pd.factorize(actions["account_id"].iloc[pos[hit]].to_numpy(dtype=object),
+                                    sort=True)
             author[hit] = codes
         self.group_author[rk] = author
 

@@ -214,3 +214,28 @@ def test_pair_events_in_chunks_equal_one_pass(monkeypatch):
         pieces = list(nm._pair_chunks(coded.account, i, j, coded.n_accounts, chunk))
         assert len(pieces) > 1 and sum(p.size for p in pieces) == i.size
         np.testing.assert_array_equal(coded.pair_events(i, j, tu2, tv2), one)
+
+
+def test_set_authors_takes_the_first_row_of_an_action_id():
+    """The authors of reposted / quoted / replied-to posts, looked up among the actions, are
+    those of a lookup in the actions without repeated ids (first row kept), row for row."""
+    from cib.datasets import simulate
+    from cib.nullmodel import _Coded
+    from cib.traces import build_traces
+
+    actions, _ = simulate(n_accounts=500, n_groups=3, seed=5)
+    c = _Coded(build_traces(actions))
+    # the first 50 actions again, by another account: the first rows must win
+    dup = pd.concat([actions, actions.iloc[:50].assign(account_id="zzz")], ignore_index=True)
+    for acts in (actions, dup, actions.iloc[::-1]):
+        c.set_authors(acts)
+        rk = np.isin(c.kind_names[c.group_kind], ["repost", "quote", "reply"])
+        posts = acts[["action_id", "account_id"]].drop_duplicates("action_id")
+        pos = pd.Index(posts["action_id"].astype(str)).get_indexer(
+            pd.Index(c.group_object[rk]).astype(str))
+        want = np.full(int(rk.sum()), -1, dtype=np.int64)
+        hit = pos >= 0
+        want[hit] = pd.factorize(posts["account_id"].to_numpy(dtype=object)[pos[hit]],
+                                 sort=True)[0]
+        assert np.array_equal(c.group_author[rk], want)
+        assert hit.sum() > 100 and (c.group_author[~rk] == -1).all()
