@@ -128,40 +128,26 @@ def _jit_parallel(func: Callable) -> Callable:
 # Filled arrays for the ``parallel=True`` kernels, made in plain compiled functions: inside a
 # parallel kernel ``np.zeros`` / ``np.full`` become parallel loops themselves, and under the
 # one-block-per-hand-out scheduling of :func:`_run_parallel` those are cut into one chunk per
-# element, whose schedule took ~150 bytes an element (0.7 GB for 4.4M traces).
+# element, whose schedule took ~150 bytes an element (0.7 GB for 4.4M traces). Outside a
+# parallel function they are plain loops.
 @_jit
 def _fill_i64(n, value):  # pragma: no cover - compiled
-    out = np.empty(n, np.int64)
-    for k in range(n):
-        out[k] = value
-    return out
+    return np.full(n, value, np.int64)
 
 
 @_jit
 def _fill_bool(n):  # pragma: no cover - compiled
-    out = np.empty(n, np.bool_)
-    for k in range(n):
-        out[k] = False
-    return out
+    return np.zeros(n, np.bool_)
 
 
 @_jit
 def _fill2_i32(rows, cols, value):  # pragma: no cover - compiled
-    out = np.empty((rows, cols), np.int32)
-    for r in range(rows):
-        for k in range(cols):
-            out[r, k] = value
-    return out
+    return np.full((rows, cols), value, np.int32)
 
 
 @_jit
 def _fill2_i64(rows, cols, value):  # pragma: no cover - compiled
-    out = np.empty((rows, cols), np.int64)
-    for r in range(rows):
-        for k in range(cols):
-            out[r, k] = value
-    return out
-
+    return np.full((rows, cols), value, np.int64)
 
 
 @_jit
@@ -239,14 +225,6 @@ def _nb_distinct_accounts(group, account, n_groups, n_accounts):  # pragma: no c
     return out
 
 
-@_jit
-def _nb_is_sorted(group, time):  # pragma: no cover - compiled
-    for k in range(1, group.shape[0]):
-        if group[k] < group[k - 1] or (group[k] == group[k - 1] and time[k] < time[k - 1]):
-            return False
-    return True
-
-
 def is_sorted(group: np.ndarray, time: np.ndarray) -> bool:
     """Whether traces are already in ``(group, time)`` order (then :func:`sort_order` is the
     identity: it is stable).
@@ -260,8 +238,10 @@ def is_sorted(group: np.ndarray, time: np.ndarray) -> bool:
     t = _i64(time)
     if g.size < 2:
         return True
-    if HAVE_NUMBA:
-        return bool(_nb_is_sorted(g, t))
+    return bool(_nb_is_sorted(g, t)) if HAVE_NUMBA else _is_sorted_numpy(g, t)
+
+
+def _is_sorted_numpy(g: np.ndarray, t: np.ndarray) -> bool:
     dg = np.diff(g)
     return bool(((dg > 0) | ((dg == 0) & (np.diff(t) >= 0))).all())
 
@@ -689,12 +669,7 @@ def _prepare(group, time, window, use_numba: bool) -> tuple[np.ndarray, np.ndarr
         raise ValueError("group and time must be 1-d arrays of the same length")
     if g.size and (g.min() < 0 or g.max() >= _INT32_MAX):
         raise ValueError("group codes must be non-negative and below 2**31 - 1")
-    if use_numba:
-        ok = bool(_nb_is_sorted(g, t))
-    else:
-        dg = np.diff(g)
-        ok = bool(np.all((dg > 0) | ((dg == 0) & (np.diff(t) >= 0))))
-    if not ok:
+    if not (is_sorted(g, t) if use_numba else _is_sorted_numpy(g, t)):
         raise ValueError("arrays must be sorted by (group, time); see sort_order()")
     return g, t, _window(window)
 
