@@ -46,7 +46,8 @@ import numpy as np
 import pandas as pd
 
 from .coaction._edges import popularity_discount
-from .coaction._kernel import _jit, aggregate_edges
+from .coaction._kernel import (_jit, _jit_parallel, aggregate_edges, get_num_threads,
+                               get_thread_id, prange)
 from .params import check_number, parse_duration
 from .schema import to_epoch_ns
 
@@ -109,27 +110,44 @@ def _nb_distinct_overlap(a, b, s, per_day, buf):  # pragma: no cover - compiled
     return c
 
 
-@_jit
-def _nb_shift_overlaps(ptr, bins, u, v, shifts, per_day):  # pragma: no cover - compiled
+@_jit_parallel
+def _nb_shift_overlaps(ptr, bins, u, v, shifts, per_day, blocks,
+                       n_threads):  # pragma: no cover - compiled
     """For each pair ``(u[k], v[k])`` (each account's bins sorted, ``bins[ptr[a]:ptr[a + 1]]``):
     the distinct times of day of their common bins, and its mean over the shifted copies
-    ``B_v + s`` for ``s`` in ``shifts``."""
-    obs = np.zeros(u.shape[0], np.int64)
-    out = np.zeros(u.shape[0], np.float64)
+    ``B_v + s`` for ``s`` in ``shifts``. Blocks of pairs (``blocks``) run on numba's threads,
+    each with its own scratch buffer; every pair's figures are its own, whatever the threads."""
+    n = u.shape[0]
+    obs = np.empty(n, np.int64)
+    out = np.empty(n, np.float64)
     longest = 1
     for a in range(ptr.shape[0] - 1):
         if ptr[a + 1] - ptr[a] > longest:
             longest = ptr[a + 1] - ptr[a]
-    buf = np.empty(longest, np.int64)
-    for k in range(u.shape[0]):
-        a = bins[ptr[u[k]]:ptr[u[k] + 1]]
-        b = bins[ptr[v[k]]:ptr[v[k] + 1]]
-        obs[k] = _nb_distinct_overlap(a, b, 0, per_day, buf)
-        total = 0
-        for s in shifts:
-            total += _nb_distinct_overlap(a, b, s, per_day, buf)
-        out[k] = total / max(shifts.shape[0], 1)
+    bufs = np.empty((n_threads, longest), np.int64)
+    for blk in prange(blocks.shape[0] - 1):
+        buf = bufs[get_thread_id()]
+        for k in range(blocks[blk], blocks[blk + 1]):
+            a = bins[ptr[u[k]]:ptr[u[k] + 1]]
+            b = bins[ptr[v[k]]:ptr[v[k] + 1]]
+            obs[k] = _nb_distinct_overlap(a, b, 0, per_day, buf)
+            total = 0
+            for s in shifts:
+                total += _nb_distinct_overlap(a, b, s, per_day, buf)
+            out[k] = total / max(shifts.shape[0], 1)
     return obs, out
+
+
+def _shift_overlaps(ptr: np.ndarray, bins: np.ndarray, u: np.ndarray, v: np.ndarray,
+                    shifts: np.ndarray, per_day: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_nb_shift_overlaps` in blocks of pairs of about equal work (their two accounts'
+    posts), many more blocks than threads."""
+    work = np.cumsum(np.diff(ptr)[u] + np.diff(ptr)[v])
+    n_blocks = min(u.size, 64 * max(get_num_threads(), 1))
+    cuts = np.searchsorted(work, np.linspace(0, work[-1], n_blocks + 1)[1:-1], side="right")
+    blocks = np.unique(np.concatenate(([0], cuts, [u.size]))).astype(np.int64)
+    return _nb_shift_overlaps(ptr, bins, u, v, np.asarray(shifts, np.int64), int(per_day),
+                              blocks, get_num_threads())
 
 
 def _shifts(bin_s: float, max_shift_h: int) -> np.ndarray:  # noqa: D103
@@ -246,7 +264,7 @@ def _pair_tests(acc: np.ndarray, bins: np.ndarray, n_acc: int, shifts: np.ndarra
     ptr = np.concatenate(([0], np.cumsum(n_posts))).astype(np.int64)
     span = int(bins.max() - bins.min() + 1) if bins.size else 1
     if u.size:
-        times, lam = _nb_shift_overlaps(ptr, bins, u, v, shifts, per_day)
+        times, lam = _shift_overlaps(ptr, bins, u, v, shifts, per_day)
     else:
         times, lam = np.zeros(0, np.int64), np.zeros(0)
     floor = n_posts[u] * n_posts[v] / max(span, 1)

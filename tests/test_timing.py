@@ -288,3 +288,27 @@ def test_an_account_in_a_few_of_a_groups_minutes_does_not_join_it(monkeypatch):
     assert got == {f"g{k:02d}" for k in range(16)}
     monkeypatch.setattr(timing, "TIMING_MEMBER_SHARE", 0.0)
     assert "x0" in members(timing_edges(a))
+
+
+def test_shift_overlaps_in_parallel_blocks_equal_one_serial_pass():
+    """The timing pair test's overlaps, run in blocks of pairs on numba's threads, are those of
+    one pass over the pairs in plain Python, pair for pair."""
+    import numpy as np
+
+    from cib.timing import _nb_shift_overlaps, _shift_overlaps, _shifts
+
+    rng = np.random.default_rng(3)
+    n_acc = 60
+    acc = np.sort(rng.integers(0, n_acc, 3000))
+    bins = rng.integers(0, 3 * 1440, acc.size)
+    order = np.lexsort((bins, acc))
+    acc, bins = acc[order], bins[order]
+    ptr = np.concatenate(([0], np.cumsum(np.bincount(acc, minlength=n_acc)))).astype(np.int64)
+    u, v = np.triu_indices(n_acc, 1)
+    u, v = u.astype(np.int64), v.astype(np.int64)
+    shifts = _shifts(60, 3)
+    obs, lam = _shift_overlaps(ptr, bins, u, v, shifts, 1440)
+    serial = getattr(_nb_shift_overlaps, "py_func", _nb_shift_overlaps)
+    obs1, lam1 = serial(ptr, bins, u, v, shifts, 1440, np.array([0, u.size]), 1)
+    assert np.array_equal(obs, obs1) and np.array_equal(lam, lam1)
+    assert obs.sum() > 0

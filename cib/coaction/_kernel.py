@@ -80,6 +80,9 @@ except ImportError:  # pragma: no cover - exercised by a subprocess test
     def get_thread_id() -> int:  # the kernels are not called without numba
         return 0
 
+    def get_num_threads() -> int:  # (the timing kernel runs as plain Python then)
+        return 1
+
 __all__ = [
     "HAVE_NUMBA",
     "DEFAULT_BUDGET_PAIRS",
