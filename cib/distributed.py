@@ -524,18 +524,15 @@ def _merge_buckets(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
     if not frames:
         return empty_traces()
-    starts, keys, offsets = [], [], []
+    from .coaction._engine import object_run_starts
+
+    starts, keys = [], []
     offset = 0
     for f in frames:
-        kc = pd.factorize(f["kind"])[0]
-        oc = pd.factorize(f["object_id"])[0]
-        new = np.ones(len(f), dtype=bool)
-        new[1:] = (kc[1:] != kc[:-1]) | (oc[1:] != oc[:-1])
-        st = np.flatnonzero(new)
+        st = np.flatnonzero(object_run_starts(f))
         starts.append(st + offset)
         keys.append(f[["kind", "object_id"]].iloc[st].reset_index(drop=True))
         offset += len(f)
-        del kc, oc, new
     first = np.concatenate(starts)
     length = np.diff(np.append(first, offset))
     runs = pd.concat(keys, ignore_index=True)
@@ -571,12 +568,9 @@ def _bucket_codes(bucket: pd.DataFrame, accounts: pd.Index
     account codes (sorted like the ids) and their global codes."""
     from .schema import to_epoch_ns
 
-    kc = pd.factorize(bucket["kind"])[0]
-    oc = pd.factorize(bucket["object_id"])[0]
-    new = np.ones(len(bucket), dtype=bool)
-    new[1:] = (kc[1:] != kc[:-1]) | (oc[1:] != oc[:-1])
-    del kc, oc
-    g = np.cumsum(new).astype(np.int64) - 1
+    from .coaction._engine import object_run_starts
+
+    g = np.cumsum(object_run_starts(bucket), dtype=np.int64) - 1
     t = to_epoch_ns(bucket["timestamp"])
     local, uniq = pd.factorize(bucket["account_id"], sort=True)
     glob = accounts.get_indexer(pd.Index(np.asarray(uniq, dtype=object))).astype(np.int64)

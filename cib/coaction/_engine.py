@@ -78,6 +78,18 @@ def parse_memory_budget(value: str | int | float | None, caller: str = "detect")
     return int(size)
 
 
+def object_run_starts(traces: pd.DataFrame) -> np.ndarray:
+    """Per row, whether it starts a run of one (kind, object_id) (rows compared with the row
+    before, no hashing: TRACES sorted by object hold each object in one run)."""
+    kind = traces["kind"].array
+    obj = traces["object_id"].array
+    new = np.ones(len(traces), dtype=bool)
+    if len(traces) > 1:
+        new[1:] = np.asarray(kind[1:] != kind[:-1], dtype=bool) | \
+            np.asarray(obj[1:] != obj[:-1], dtype=bool)
+    return new
+
+
 def _object_runs(traces: pd.DataFrame):
     """``(group, group_kind, group_object, kind_names)`` of :class:`CodedTraces` read off the
     runs of TRACES already sorted by (kind, object_id) (as :func:`cib.traces.build_traces` and
@@ -93,9 +105,7 @@ def _object_runs(traces: pd.DataFrame):
     try:
         if pd.isna(kind).any() or pd.isna(obj).any():
             return None
-        new = np.ones(n, dtype=bool)
-        new[1:] = np.asarray(kind[1:] != kind[:-1], dtype=bool) | \
-            np.asarray(obj[1:] != obj[:-1], dtype=bool)
+        new = object_run_starts(traces)
         starts = np.flatnonzero(new)
         rk, ro = kind.take(starts), obj.take(starts)
         if starts.size > 1:
