@@ -44,6 +44,9 @@ from .traces import normalize_text, text_fingerprint
 try:
     from numba import njit, prange
 
+    from ._numbacache import install as _install_cache_lock
+
+    _install_cache_lock()  # before any cached kernel is loaded or saved
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover
     njit = None

@@ -11,6 +11,10 @@ __all__ = ["popularity_discount", "edges_per_kind", "combine_edges"]
 
 try:
     from numba import njit as _njit
+
+    from .._numbacache import install as _install_cache_lock
+
+    _install_cache_lock()  # before any cached kernel is loaded or saved
 except ImportError:  # pragma: no cover
     _njit = None
 

@@ -71,6 +71,9 @@ from ._edges import _empty_edges, popularity_discount
 try:
     from numba import get_num_threads, get_thread_id, njit, prange, set_parallel_chunksize
 
+    from .._numbacache import install as _install_cache_lock
+
+    _install_cache_lock()  # before any cached kernel is loaded or saved
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised by a subprocess test
     njit = None
