@@ -519,8 +519,9 @@ def _merge_buckets(frames: list[pd.DataFrame]) -> pd.DataFrame:
     Each partition is sorted and holds whole objects, so the order is the partitions' object
     runs sorted by (kind, object id), each run as it is: only the runs' keys are sorted, and
     the columns are moved one at a time (the frames' column goes as soon as it is placed), so
-    the peak is about one copy of the traces, not the three of a concatenation and a sort."""
-    from .schema import TRACE_COLUMNS, empty_traces
+    the peak is about one copy of the traces, not the three of a concatenation and a sort.
+    Every frame has the same columns (TRACES', and any the caller carries along)."""
+    from .schema import empty_traces
 
     if not frames:
         return empty_traces()
@@ -544,7 +545,7 @@ def _merge_buckets(frames: list[pd.DataFrame]) -> pd.DataFrame:
     take = np.repeat(first - (np.cumsum(length) - length), length) + np.arange(offset)
     del first, length, order
     columns = {}
-    for col in TRACE_COLUMNS:
+    for col in list(frames[0].columns):
         whole = pd.concat([f[col] for f in frames], ignore_index=True)
         for f in frames:
             del f[col]
@@ -556,6 +557,29 @@ def _merge_buckets(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _bucket_accounts(bucket: pd.DataFrame) -> np.ndarray:
     return pd.unique(bucket["account_id"].to_numpy(dtype=object))
+
+
+def _bucket_repeated(bucket: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """A partition cut into the traces of objects acted on at least twice (what the central
+    process codes: :func:`cib.coaction._engine.repeated_object_rows`) and the others (which
+    stay here), with its traces per kind."""
+    from .coaction._engine import repeated_object_rows
+
+    counts = bucket["kind"].value_counts()
+    rows = repeated_object_rows(bucket)
+    if rows is None:
+        return bucket, bucket.iloc[:0], counts
+    single = np.ones(len(bucket), dtype=bool)
+    single[rows] = False
+    return (bucket.take(rows).reset_index(drop=True),
+            bucket.iloc[np.flatnonzero(single)].reset_index(drop=True), counts)
+
+
+def _singles_of(singles: pd.DataFrame, ids: pd.Index | None) -> pd.DataFrame:
+    """The rows of accounts ``ids`` (all rows: None)."""
+    if ids is None:
+        return singles
+    return singles[np.asarray(singles["account_id"].isin(ids), dtype=bool)].reset_index(drop=True)
 
 
 #: Most account pairs a join task holds at once (its pairs come in blocks of accounts).
@@ -694,6 +718,39 @@ class _Prepared:
     n_edges_all: int
     client: Any
     texts_parts: list
+    singles: list
+    n_traces: int
+    traces_by_kind: pd.Series
+
+    def _singles(self, ids: pd.Index | None) -> list[pd.DataFrame]:
+        ids_f = self.client.scatter([ids], broadcast=True)[0] if ids is not None else None
+        frames = []
+        for f in [self.client.submit(_singles_of, p, ids_f, pure=False) for p in self.singles]:
+            part = _raise_failure(f.result())
+            if len(part):
+                frames.append(part)
+        return frames
+
+    def own_traces(self, own: pd.DataFrame, coacting: np.ndarray, ids: pd.Index
+                   ) -> tuple[pd.DataFrame, np.ndarray]:
+        """``own`` (the repeated objects' traces of the accounts ``ids``, with their co-acting
+        flags) joined by those accounts' traces of objects acted on once (on the workers; they
+        co-act with nothing), in TRACES order."""
+        frames = self._singles(pd.Index(np.asarray(ids, dtype=object)))
+        if not frames:
+            return own, coacting
+        own = own.assign(_coacting=coacting)
+        for f in frames:
+            f["_coacting"] = np.zeros(len(f), dtype=coacting.dtype)
+        out = _merge_buckets([own, *frames])
+        flag = out.pop("_coacting").to_numpy(dtype=coacting.dtype)
+        return out, flag
+
+    def all_traces(self) -> pd.DataFrame:
+        """All TRACES (the repeated objects' ones here and the rest from the workers), in
+        order; the repeated objects' frame is emptied on the way."""
+        frames = [f for f in [self.traces, *self._singles(None)] if len(f)]
+        return _merge_buckets(frames) if frames else self.traces
 
     def candidates(self, coded, min_weight: float) -> dict[str, Any]:
         """The candidate edges in the central account codes (``SortedTraces.edges`` keys that
@@ -856,6 +913,16 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
                for j in range(n_parts)]
     acc = client.gather([client.submit(_bucket_accounts, b, pure=False) for b in buckets])
     del splits, part_traces  # one copy of the traces (the buckets) from here on
+    # the objects acted on once stay on the workers (about half of all traces: they pair with
+    # nothing); the rest is what the join and the central process see
+    cut = [client.submit(_bucket_repeated, b, pure=False) for b in buckets]
+    buckets = [client.submit(operator.getitem, c, 0, pure=False) for c in cut]
+    singles = [client.submit(operator.getitem, c, 1, pure=False) for c in cut]
+    per_kind = _gather(client, [client.submit(operator.getitem, c, 2, pure=False) for c in cut])
+    del cut
+    by_kind = pd.concat(per_kind).groupby(level=0).sum() if per_kind else \
+        pd.Series([], dtype=np.int64)
+    by_kind = by_kind[by_kind > 0].astype(np.int64)
     accounts = pd.Index(np.sort(pd.unique(np.concatenate(acc)) if acc else
                                 np.zeros(0, dtype=object)).astype(object))
     del acc
@@ -880,7 +947,8 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
 
     release_memory()  # the pieces' memory, before the central stages come on top of it
     lap("dask_gather")
-    prep = _Prepared(traces, accounts, cand_keys, n_all, client, store)
+    prep = _Prepared(traces, accounts, cand_keys, n_all, client, store, singles, n_traces,
+                     by_kind)
     from .pipeline import detect
 
     det = detect(compact, _prepared=prep, **params)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .coaction._engine import CodedTraces, SortedTraces
+from .coaction._engine import CodedTraces, SortedTraces, repeated_object_rows
 from .coaction._kernel import HAVE_NUMBA, _jit, aggregate_edges, sort_order
 from .params import check_number, parse_duration
 
@@ -256,10 +256,10 @@ class _Coded(CodedTraces):
     """TRACES coded once as integers, with popularity bins and the account x object incidence:
     the common ground of the edge tests and the null runs."""
 
-    def __init__(self, traces: pd.DataFrame) -> None:
+    def __init__(self, traces: pd.DataFrame, accounts: pd.Index | None = None) -> None:
         from scipy import sparse
 
-        super().__init__(traces)
+        super().__init__(traces, accounts)
         self.bins = _popularity_bins(self.group_kind, self.n)
         _, self.bin_code = np.unique(self.bins, return_inverse=True)
         ones = np.ones(len(self.group))
@@ -269,6 +269,19 @@ class _Coded(CodedTraces):
         # per group, the code of the author of the post it reposts / quotes / replies to (-1:
         # another kind, or the post is not in the data); see set_authors
         self.group_author = np.full(self.n_groups, -1, dtype=np.int64)
+
+    @classmethod
+    def repeated(cls, traces: pd.DataFrame
+                 ) -> tuple["_Coded", pd.DataFrame, np.ndarray | None]:
+        """The traces of objects acted on at least twice, coded with the account codes of all
+        ``traces`` (what :func:`cib.detect` tests and draws null runs on: an object acted on
+        once pairs with nothing), those traces, and their rows in ``traces`` (None: all)."""
+        rows = repeated_object_rows(traces)
+        if rows is None:
+            return cls(traces), traces, None
+        accounts = pd.Index(pd.factorize(traces["account_id"], sort=True)[1])
+        part = traces.take(rows).reset_index(drop=True)
+        return cls(part, accounts), part, rows
 
     def set_authors(self, actions: pd.DataFrame | None) -> None:
         """Learn who wrote the posts that ``repost``, ``quote`` and ``reply`` traces point to,
@@ -565,7 +578,7 @@ def edge_significance(edges: pd.DataFrame, traces: pd.DataFrame, window: float |
             out[col] = pd.Series([], dtype="float64")
         return out
     window_ns = int(round(w * 1e9))
-    c = _Coded(traces)
+    c = _Coded.repeated(traces)[0]  # as detect codes them (same null draws)
     st = SortedTraces(c, window_ns=window_ns, max_partners=max_partners, budget_pairs=budget_pairs)
     tu, tv = _pair_codes(c, edges)
     return _significance(c, st, edges, tu, tv, None, None, min_weight, fdr_runs, seed)
@@ -922,20 +935,16 @@ def cluster_pvalues(traces: pd.DataFrame, labels: pd.Series, window: float | str
         return (out, np.zeros((int(n_null), len(out)), np.int64)) if return_null else out
     window_ns = int(round(w * 1e9))
     cl_index = pd.Series(np.arange(len(cluster_ids)), index=cluster_ids)
-    null = TimeSwapNull(traces) if coded is None else TimeSwapNull.from_coded(coded)
-
-    if coded is not None:  # per account code, then per trace: no column of Python strings
-        lab_acc = pd.Series(coded.accounts.to_numpy(dtype=object)).map(labels) \
-            .to_numpy(dtype=np.float64)
-        lab = lab_acc[coded.account]
-        sel = ~np.isnan(lab)
-        # account codes follow the sorted ids, so factorizing the codes sorts like the ids
-        r_account, _ = pd.factorize(coded.account[sel], sort=True)
-    else:
-        acct = traces["account_id"].to_numpy(dtype=object)
-        lab = pd.Series(acct).map(labels).to_numpy(dtype=np.float64)
-        sel = ~np.isnan(lab)
-        r_account, _ = pd.factorize(pd.Series(acct[sel]), sort=True)
+    if coded is None:  # as detect codes them (same null draws)
+        coded = _Coded.repeated(traces)[0]
+    null = TimeSwapNull.from_coded(coded)
+    # per account code, then per trace: no column of Python strings
+    lab_acc = pd.Series(coded.accounts.to_numpy(dtype=object)).map(labels) \
+        .to_numpy(dtype=np.float64)
+    lab = lab_acc[coded.account]
+    sel = ~np.isnan(lab)
+    # account codes follow the sorted ids, so factorizing the codes sorts like the ids
+    r_account, _ = pd.factorize(coded.account[sel], sort=True)
     r_group = null.group[sel]
     r_cluster = cl_index.loc[lab[sel].astype(np.int64)].to_numpy(dtype=np.int64)
     r_account = r_account.astype(np.int64)

@@ -533,12 +533,23 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                                        else memory_budget)
     budget_pairs = max(budget_bytes // BYTES_PER_SELECTED_PAIR, 1)
 
-    traces = build_traces(actions, kinds=kinds, min_text_chars=min_text_chars,
-                          text_match=text_match, text_threshold=text_threshold) \
-        if _prepared is None else _prepared.traces
-    lap("traces")
+    if _prepared is None:
+        all_traces = build_traces(actions, kinds=kinds, min_text_chars=min_text_chars,
+                                  text_match=text_match, text_threshold=text_threshold)
+        n_traces = len(all_traces)
+        by_kind = all_traces["kind"].value_counts()
+        lap("traces")
+        # the engine works on the traces of objects acted on at least twice (an object acted
+        # on once pairs with nothing, in the data and in every null run: about half of all
+        # traces); the account codes stay those of all traces
+        coded, traces, repeated = _Coded.repeated(all_traces)
+    else:  # the dask engine gathered the repeated objects' traces only
+        all_traces, repeated = None, None
+        traces = _prepared.traces
+        n_traces, by_kind = _prepared.n_traces, _prepared.traces_by_kind
+        lap("traces")
+        coded = _Coded(traces, _prepared.accounts)
     window_ns = int(round(w * 1e9))
-    coded = _Coded(traces)
     if per_author:
         coded.set_authors(actions)
     release_memory()
@@ -556,7 +567,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     # the co-actions behind the candidate edges: medians, delays, distinct events
     sel = st.select(pairs=(cu, cv), what="co-actions of candidate edges")
     lap("coaction")
-    by_kind, combined = _candidate_edges(traces, coded, *sel)
+    by_kind_edges, combined = _candidate_edges(traces, coded, *sel)
     del cu, cv
     cu_ids = coded.account_codes(combined["account_u"])
     cv_ids = coded.account_codes(combined["account_v"])
@@ -689,13 +700,13 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     for ids in (graph_edges["account_u"], graph_edges["account_v"], labels.index):
         codes = coded.account_codes(ids)
         mine[codes[codes >= 0]] = True
-    rows = np.flatnonzero(mine[coded.account])
-    own = traces.take(rows).reset_index(drop=True)
+    own, own_coacting = _own_traces(traces, coacting, coded, mine, all_traces, repeated,
+                                    _prepared)
     clusters = cluster_table(labels, graph_edges, intra, own, pv, window=w, alpha=alpha,
                              groups=found, cluster_window={c: w2 for c in long_ids})
     flagged = set(clusters.loc[clusters["flagged"], "cluster_id"].tolist())
-    members = member_table(graph_edges, labels, own, coacting[rows], self_repeats(own), flagged)
-    del own, rows, mine
+    members = member_table(graph_edges, labels, own, own_coacting, self_repeats(own), flagged)
+    del own, own_coacting, mine
     evidence = evidence_table(intra, actions if _prepared is None else _prepared.texts(intra))
     # the candidate edges become EDGES in place (no second copy of the largest table)
     edges = candidates
@@ -733,8 +744,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         "timestamp_resolution_s": stats.get("timestamp_resolution_s"),
         "warnings": list(stats.get("warnings", [])) + discovery_warnings,
         "counts": {"actions": len(actions), "accounts": int(actions["account_id"].nunique()),
-                   "traces": len(traces),
-                   "traces_by_kind": {k: int(v) for k, v in traces["kind"].value_counts().sort_index().items()},
+                   "traces": int(n_traces),
+                   "traces_by_kind": {k: int(v) for k, v in by_kind.sort_index().items()},
                    "coactions": n_coactions, "edges_all": n_edges_all,
                    "candidate_edges": int((edges["weight"] >= min_weight).sum()),
                    "coaction_edges": int(((edges["weight"] >= min_weight)
@@ -748,9 +759,37 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                    "clusters": len(clusters), "flagged": len(flagged)},
         "timings_s": timings,
     }
+    if all_traces is None:  # the dask engine: the traces of objects acted on once join now
+        all_traces = _prepared.all_traces()
+    del traces
     return Detection(clusters=clusters, members=members, edges=edges, evidence=evidence,
-                     edges_by_kind=by_kind, coactions=pairs, traces=traces, rejects=rejects,
+                     edges_by_kind=by_kind_edges, coactions=pairs, traces=all_traces,
+                     rejects=rejects,
                      manifest=manifest, timing_edges=t_edges, groups=groups)
+
+
+def _own_traces(traces: pd.DataFrame, coacting: np.ndarray, coded: _Coded, mine: np.ndarray,
+                all_traces: pd.DataFrame | None, keep: np.ndarray | None, prepared: Any
+                ) -> tuple[pd.DataFrame, np.ndarray]:
+    """All traces of the accounts ``mine`` (bool per account code), in TRACES order, and per row
+    its co-acting flag: their rows of the repeated objects' ``traces`` (picked by code) and of
+    the objects acted on once (which co-act with nothing), from ``all_traces`` or, with the
+    dask engine, from the workers."""
+    rows = np.flatnonzero(mine[coded.account])
+    if prepared is not None:
+        return prepared.own_traces(traces.take(rows).reset_index(drop=True), coacting[rows],
+                                   coded.accounts[mine])
+    if keep is None:  # every trace is on a repeated object
+        return traces.take(rows).reset_index(drop=True), coacting[rows]
+    # rows of all traces: the repeated objects' (by code) and the others' of these accounts
+    single = np.ones(len(all_traces), dtype=bool)
+    single[keep] = False
+    ids = pd.Index(np.asarray(coded.accounts[mine], dtype=object))
+    single &= np.asarray(all_traces["account_id"].isin(ids), dtype=bool)
+    full = np.concatenate([keep[rows], np.flatnonzero(single)])
+    flag = np.concatenate([coacting[rows], np.zeros(full.size - rows.size, dtype=coacting.dtype)])
+    order = np.argsort(full, kind="stable")
+    return all_traces.take(full[order]).reset_index(drop=True), flag[order]
 
 
 #: Co-actions turned into rows at once when the candidate edges are aggregated (their frame

@@ -15,7 +15,7 @@ import cib
 from cib.cli import main
 from cib.coaction import combine_edges, edges_per_kind, reference_coactions
 from cib.coaction._engine import (CodedTraces, MemoryBudgetError, SortedTraces, coaction_frame,
-                                  parse_memory_budget)
+                                  parse_memory_budget, repeated_object_rows)
 from cib.coaction._kernel import HAVE_NUMBA
 from cib.errors import CibError, ParameterError
 from cib.graph import threshold_edges
@@ -226,3 +226,48 @@ def test_time_swap_null_on_sorted_traces_draws_what_the_general_path_draws():
         t2 = slow.sample(np.random.default_rng(seed))
         assert np.array_equal(t1, t2)
     assert not np.array_equal(t1, c.time)
+
+
+@QUICK
+@given(rows=rows_strategy, seed=st.integers(0, 5), window=st.integers(0, 120))
+def test_repeated_objects_code_what_all_traces_code(rows, seed, window):
+    """The rows of objects acted on at least twice (sorted TRACES read off their runs, any
+    other order grouped): the same traces either way, and every one of them; coded on their
+    own with the accounts of all traces, they give the account codes and the co-action edges
+    of all traces."""
+    rows = [(a, t, k, o[: 1 + (t % 2)]) for a, t, k, o in rows]  # objects acted on once too
+    tr = make_traces(rows)
+    srt = tr.sort_values(["kind", "object_id", "timestamp", "account_id", "action_id"],
+                         kind="mergesort", ignore_index=True)
+    shuf = tr.sample(frac=1, random_state=seed).reset_index(drop=True)
+    size = tr.groupby(["kind", "object_id"])["account_id"].transform("size").to_numpy() \
+        if len(tr) else np.zeros(0, int)
+    for frame in (srt, shuf):
+        got = repeated_object_rows(frame)
+        fsize = frame.groupby(["kind", "object_id"])["account_id"].transform("size").to_numpy() \
+            if len(frame) else np.zeros(0, int)
+        want = np.flatnonzero(fsize >= 2)
+        if want.size == len(frame):
+            assert got is None
+        else:
+            np.testing.assert_array_equal(got, want)
+    keep = repeated_object_rows(srt)
+    if keep is None or keep.size == 0:
+        assert keep is None or (size < 2).all()
+        return
+    full = CodedTraces(srt)
+    part_tr = srt.take(keep).reset_index(drop=True)
+    part = CodedTraces(part_tr, full.accounts)
+    np.testing.assert_array_equal(part.account, full.account[keep])
+    assert list(part.accounts) == list(full.accounts)
+    w = window * 10**9
+    e_full = SortedTraces(full, window_ns=w).edges(1)
+    e_part = SortedTraces(part, window_ns=w).edges(1)
+    for key in ("u", "v", "weight"):
+        np.testing.assert_array_equal(e_part[key], e_full[key])
+
+
+def test_coded_traces_refuse_accounts_that_miss_one():
+    tr = make_traces([("a", 0, "url", "x"), ("b", 5, "url", "x")])
+    with pytest.raises(ValueError, match="not in `accounts`"):
+        CodedTraces(tr, pd.Index(["a"]))

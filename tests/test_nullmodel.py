@@ -140,12 +140,14 @@ def test_lone_pairs_that_barely_pass_the_edge_test_are_not_flagged():
     """A false edge makes a whole false cluster: on a small data set with few true edges, the
     edge FDR lets a handful of organic pairs through (each a 2- or 3-account cluster beyond
     every fixed-membership null run). Tree-shaped clusters get a cluster-level false discovery
-    rate (q_value) and are not flagged on one weak edge; dense planted clusters are."""
+    rate (q_value) and are not flagged on one weak edge; dense planted clusters are. (Whether
+    organic pairs pass the edge FDR at all depends on the null's draw: none at detect seeds
+    0 and 1, four at seed 3, used here.)"""
     import cib
     from cib.scenarios import simulate_scenarios
 
     actions, truth = simulate_scenarios("slow", n_accounts=1500, seed=7)
-    det = cib.detect(actions, n_null=50, discovery_runs=5)
+    det = cib.detect(actions, n_null=50, discovery_runs=5, seed=3)
     cl = det.clusters
     planted = set(truth.loc[truth["group"] >= 0, "account_id"])
     flagged = set(det.members.loc[det.members["cluster_id"].isin(

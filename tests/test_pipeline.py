@@ -187,6 +187,14 @@ def test_scoring_tables_from_the_members_traces_equal_those_from_all(det):
                            self_repeats(det.traces), flagged)
     pd.testing.assert_frame_equal(members, det.members)
     assert members["n_traces"].sum() < len(det.traces)  # the subset is a real subset
+    # the members' traces of objects acted on once (left out of the engine's coded arrays)
+    # count in n_traces, as none of them co-acts
+    from cib.coaction._engine import repeated_object_rows
+
+    single = np.ones(len(det.traces), dtype=bool)
+    single[repeated_object_rows(det.traces)] = False
+    in_graph = det.traces["account_id"].isin(det.members["account_id"]).to_numpy()
+    assert (single & in_graph).sum() > 100
     pv = det.clusters[["cluster_id", "p_value", "q_value"]]
     clusters = cluster_table(labels, det.graph_edges, intra_cluster(det.coactions, labels),
                              det.traces, pv, window=60.0, alpha=0.05)
@@ -194,3 +202,28 @@ def test_scoring_tables_from_the_members_traces_equal_those_from_all(det):
             "text_similarity"]
     pd.testing.assert_frame_equal(clusters[cols], det.clusters[cols])
     assert np.isfinite(det.clusters["timing_similarity"]).all()
+
+
+def test_edge_tests_are_those_of_all_traces(sim):
+    """The engine codes only the traces of objects acted on at least twice; the co-action
+    edges' tests (events, common objects, expected weight, p-value; the q-value from the same
+    null draws) are float for float what :func:`cib.nullmodel.edge_significance` gives on all
+    TRACES (which knows no authors: ``per_author=False``), and so are the counts."""
+    import numpy as np
+
+    from cib.coaction._engine import repeated_object_rows
+    from cib.nullmodel import edge_significance
+
+    det = cib.detect(sim[0], window="60s", seed=0, per_author=False, n_null=10, fdr_runs=2,
+                     discover=False, timing=False, edge_groups=False)
+    rows = repeated_object_rows(det.traces)
+    assert rows is not None and rows.size < 0.8 * len(det.traces)  # many objects acted on once
+    cand = det.edges[det.edges["weight"] >= 2][["account_u", "account_v", "weight"]] \
+        .reset_index(drop=True)
+    ref = edge_significance(cand, det.traces, window=60, fdr_runs=2, seed=0)
+    got = det.edges[det.edges["weight"] >= 2].reset_index(drop=True)
+    for col in ["n_events", "n_common", "expected", "p_value", "q_value"]:
+        np.testing.assert_array_equal(got[col].to_numpy(), ref[col].to_numpy(), err_msg=col)
+    assert det.manifest["counts"]["traces"] == len(det.traces)
+    assert det.manifest["counts"]["traces_by_kind"] == \
+        det.traces["kind"].value_counts().sort_index().to_dict()

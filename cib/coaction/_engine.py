@@ -36,7 +36,7 @@ from . import _kernel as K
 from ._edges import popularity_discount
 
 __all__ = ["CodedTraces", "SortedTraces", "MemoryBudgetError", "coaction_frame",
-           "parse_memory_budget", "BYTES_PER_SELECTED_PAIR"]
+           "parse_memory_budget", "repeated_object_rows", "BYTES_PER_SELECTED_PAIR"]
 
 #: What one selected co-action costs once it is a COACTIONS row (object columns included).
 BYTES_PER_SELECTED_PAIR = 400
@@ -122,14 +122,44 @@ def _object_runs(traces: pd.DataFrame):
             np.asarray(kinds, dtype=object))
 
 
+def repeated_object_rows(traces: pd.DataFrame) -> np.ndarray | None:
+    """Rows of the traces whose (kind, object_id) has at least two traces, in order; None when
+    every row has.
+
+    An object acted on once pairs with nothing, in the data and in every null run (it is a
+    popularity bin of its own), so the engine leaves those traces out of its coded arrays:
+    about half of all traces (most original posts' texts are unique).
+
+    Examples
+    --------
+    >>> tr = pd.DataFrame({"kind": ["url", "url", "url"], "object_id": ["a", "a", "b"]})
+    >>> repeated_object_rows(tr).tolist()
+    [0, 1]
+    """
+    n = len(traces)
+    if n == 0:
+        return None
+    runs = _object_runs(traces)
+    if runs is not None:  # sorted: the run lengths
+        group = runs[0]
+    else:
+        group = traces.groupby(["kind", "object_id"], sort=False, dropna=False).ngroup() \
+            .to_numpy(dtype=np.int64)
+    size = np.bincount(group)
+    keep = size[group] >= 2
+    return None if keep.all() else np.flatnonzero(keep)
+
+
 class CodedTraces:
     """TRACES coded once as integers (group = (kind, object), account, action, time in ns).
 
     Account codes follow the sorted account ids, group codes the sorted (kind, object_id), so
-    every result is independent of the row order of the input.
+    every result is independent of the row order of the input. ``accounts`` (sorted ids, a
+    superset of the traces' accounts) fixes the account codes when the traces are a part of
+    all traces (those of :func:`repeated_object_rows`).
     """
 
-    def __init__(self, traces: pd.DataFrame) -> None:
+    def __init__(self, traces: pd.DataFrame, accounts: pd.Index | None = None) -> None:
         runs = _object_runs(traces)
         if runs is not None:  # sorted by (kind, object): the groups are the runs, in order
             self.group, self.group_kind, self.group_object, self.kind_names = runs
@@ -146,7 +176,13 @@ class CodedTraces:
             # of the memory of Python strings, one per object)
             self.group_object = pd.Index(objects)[gvals % (len(objects) + 1)]
             self.kind_names = np.asarray(kinds, dtype=object)
-        acc, accounts = pd.factorize(traces["account_id"], sort=True)
+        if accounts is None:
+            acc, accounts = pd.factorize(traces["account_id"], sort=True)
+        else:  # the accounts of all the traces, of which these are the repeated objects' ones
+            accounts = pd.Index(np.asarray(accounts, dtype=object))
+            acc = accounts.get_indexer(pd.Index(np.asarray(traces["account_id"], dtype=object)))
+            if (acc < 0).any():
+                raise ValueError("CodedTraces: an account of the traces is not in `accounts`")
         self.account = acc.astype(np.int64)
         self.accounts = pd.Index(np.asarray(accounts, dtype=object))
         # any one-to-one code does (actions are only ever compared for equality); unsorted
