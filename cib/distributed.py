@@ -725,7 +725,8 @@ class _Prepared:
     def _singles(self, ids: pd.Index | None) -> list[pd.DataFrame]:
         ids_f = self.client.scatter([ids], broadcast=True)[0] if ids is not None else None
         frames = []
-        for f in [self.client.submit(_singles_of, p, ids_f, pure=False) for p in self.singles]:
+        for f in [self.client.submit(_safe, _singles_of, p, ids_f, pure=False)
+                  for p in self.singles]:
             part = _raise_failure(f.result())
             if len(part):
                 frames.append(part)
@@ -737,6 +738,7 @@ class _Prepared:
         flags) joined by those accounts' traces of objects acted on once (on the workers; they
         co-act with nothing), in TRACES order."""
         frames = self._singles(pd.Index(np.asarray(ids, dtype=object)))
+        self.own_singles = [f.copy() for f in frames]  # for detection_traces
         if not frames:
             return own, coacting
         own = own.assign(_coacting=coacting)
@@ -746,10 +748,13 @@ class _Prepared:
         flag = out.pop("_coacting").to_numpy(dtype=coacting.dtype)
         return out, flag
 
-    def all_traces(self) -> pd.DataFrame:
-        """All TRACES (the repeated objects' ones here and the rest from the workers), in
-        order; the repeated objects' frame is emptied on the way."""
-        frames = [f for f in [self.traces, *self._singles(None)] if len(f)]
+    def detection_traces(self) -> pd.DataFrame:
+        """``Detection.traces`` of the dask engine, in TRACES order: the traces of objects acted
+        on at least twice (those here) and every trace of the accounts in the graph and the
+        clusters (from :meth:`own_traces`); the other traces of objects acted on once stay on
+        the workers (all of them would be half of all TRACES in this process at the end, for
+        nothing any output uses). The repeated objects' frame is emptied on the way."""
+        frames = [f for f in [self.traces, *getattr(self, "own_singles", [])] if len(f)]
         return _merge_buckets(frames) if frames else self.traces
 
     def candidates(self, coded, min_weight: float) -> dict[str, Any]:

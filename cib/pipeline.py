@@ -464,6 +464,9 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         ``"dask"`` reads, builds traces and runs the co-action join partitioned by (kind, object)
         on a Dask cluster and finishes the account graph here (:func:`cib.distributed.detect_dask`;
         needs ``cib[dask]``); the outputs are byte-identical to the default engine's.
+        ``Detection.traces`` then holds the traces of objects acted on at least twice and every
+        trace of the accounts in the graph and the clusters (the other traces of objects acted
+        on once, which no output uses, stay on the workers).
     client : distributed.Client, optional
         With ``engine="dask"``: the cluster to use (default: a temporary local cluster).
     partitions : int, optional
@@ -625,6 +628,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     lap("nullmodel")
     groups = None
     long_ids: set = set()
+    st_long = None
     discovery_warnings: list[str] = []
     if discover and discovery_runs >= 2:
         chance = coded.chance(per_group, removed)
@@ -759,9 +763,11 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                    "clusters": len(clusters), "flagged": len(flagged)},
         "timings_s": timings,
     }
-    if all_traces is None:  # the dask engine: the traces of objects acted on once join now
-        all_traces = _prepared.all_traces()
-    del traces
+    if all_traces is None:  # the dask engine: the members' traces of objects acted on once
+        # join the others, once the engine's per-trace arrays are let go
+        del coded, st, st_long, per_group, coacting, traces, removed
+        release_memory()
+        all_traces = _prepared.detection_traces()
     return Detection(clusters=clusters, members=members, edges=edges, evidence=evidence,
                      edges_by_kind=by_kind_edges, coactions=pairs, traces=all_traces,
                      rejects=rejects,
