@@ -13,12 +13,19 @@ different pairs on each call after such a race.)
 the data) in an exclusive ``flock`` on ``<index>.lock`` and its ``load`` in a shared one, so
 that the index and the data files always agree. Where ``fcntl`` is missing (Windows) or the
 lock file cannot be opened, numba's own behaviour is kept.
+
+The wait is bounded (:data:`LOCK_TIMEOUT_S`): a cache is a saving, never a reason to stop. A lock
+not had in time (a process stopped while holding it, a file system whose locks hang) makes the
+load a miss (the kernel is compiled in this process) and the save a no-op (nothing is written
+beside the index unlocked), with one warning per process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import time
+import warnings
 from typing import Iterator
 
 try:
@@ -26,26 +33,64 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["install", "cache_lock"]
+__all__ = ["install", "cache_lock", "LOCK_TIMEOUT_S"]
+
+#: Longest wait for the cache's lock, in seconds (a save or a load holds it for milliseconds).
+LOCK_TIMEOUT_S = 60.0
 
 _installed = False
+_warned = False
+
+
+def _gave_up(index_path: str) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(f"numba's kernel cache {index_path!r} stayed locked for {LOCK_TIMEOUT_S:g} s; "
+                      "this process compiles its kernels without the cache", RuntimeWarning,
+                      stacklevel=4)
 
 
 @contextlib.contextmanager
-def cache_lock(index_path: str, exclusive: bool) -> Iterator[None]:
-    """Hold a ``flock`` (exclusive or shared) on ``index_path + ".lock"`` (nothing when it
-    cannot be opened, e.g. a read-only cache directory)."""
+def cache_lock(index_path: str, exclusive: bool,
+               timeout: float | None = None) -> Iterator[bool]:
+    """Hold a ``flock`` (exclusive or shared) on ``index_path + ".lock"``; yields True when
+    held or when there is nothing to lock (no ``fcntl``, a lock file that cannot be opened such
+    as in a read-only cache directory), False when the lock was not had within ``timeout``
+    seconds (default :data:`LOCK_TIMEOUT_S`).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> with cache_lock(os.path.join(d, "f.nbi"), exclusive=True) as held:
+    ...     held
+    True
+    """
     if fcntl is None:  # pragma: no cover - Windows
-        yield
+        yield True
         return
     try:
         fh = open(index_path + ".lock", "a+b")
     except OSError:
-        yield
+        yield True
         return
     try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
+        mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+        deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout is None else timeout)
+        pause = 0.001
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), mode)
+                held = True
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    held = False
+                    break
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        yield held
     finally:
         fh.close()  # releases the lock
 
@@ -72,18 +117,27 @@ def install() -> bool:
 
     @functools.wraps(save)
     def locked_save(self, key, data):
-        with cache_lock(self._index_path, exclusive=True):
-            return save(self, key, data)
+        with cache_lock(self._index_path, exclusive=True) as held:
+            if held:
+                return save(self, key, data)
+            _gave_up(self._index_path)
+            return None
 
     @functools.wraps(load)
     def locked_load(self, key):
-        with cache_lock(self._index_path, exclusive=False):
-            return load(self, key)
+        with cache_lock(self._index_path, exclusive=False) as held:
+            if held:
+                return load(self, key)
+            _gave_up(self._index_path)
+            return None  # a miss: the caller compiles
 
     @functools.wraps(flush)
     def locked_flush(self):
-        with cache_lock(self._index_path, exclusive=True):
-            return flush(self)
+        with cache_lock(self._index_path, exclusive=True) as held:
+            if held:
+                return flush(self)
+            _gave_up(self._index_path)
+            return None
 
     cls.save, cls.load, cls.flush = locked_save, locked_load, locked_flush
     _installed = True

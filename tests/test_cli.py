@@ -115,7 +115,8 @@ def test_python_dash_m_cib():
     import subprocess
     import sys
 
-    res = subprocess.run([sys.executable, "-m", "cib", "--help"], capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-m", "cib", "--help"], capture_output=True, text=True,
+                         timeout=300)
     assert res.returncode == 0 and "Usage: cib" in res.stdout
 
 

@@ -88,3 +88,38 @@ def test_writers_at_once_keep_index_and_data_in_step(tmp_path):
     assert _race(tmp_path / "locked", locked) == [("code", 0), ("code", 1)]
     got = _race(tmp_path / "plain", locked.__wrapped__)
     assert got != [("code", 0), ("code", 1)]  # one index entry lost or pointing at wrong data
+
+
+def test_a_lock_never_released_makes_a_miss_not_a_hang(tmp_path, monkeypatch):
+    """A lock held past LOCK_TIMEOUT_S (a stopped process, a hung file system): the load is a
+    miss, the save writes nothing, a warning says so; the lock's holder finds the cache as it
+    was."""
+    from numba.core import caching
+
+    cf = caching.IndexDataCacheFile(str(tmp_path), "mod.f-1.py311", ("stamp", 1))
+    cf.save(("sig", "int64"), ("code", 64))
+    index = str(tmp_path / "mod.f-1.py311.nbi")
+    holder = open(index + ".lock", "a+b")
+    fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
+    monkeypatch.setattr(_numbacache, "LOCK_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(_numbacache, "_warned", False)
+    try:
+        t0 = time.monotonic()
+        with pytest.warns(RuntimeWarning, match="stayed locked"):
+            assert cf.load(("sig", "int64")) is None
+        cf.save(("sig", "float64"), ("code", 32))
+        cf.flush()
+        assert time.monotonic() - t0 < 5
+    finally:
+        holder.close()
+    assert cf.load(("sig", "int64")) == ("code", 64)
+    assert cf.load(("sig", "float64")) is None
+
+
+def test_shared_locks_do_not_wait_for_each_other(tmp_path):
+    index = str(tmp_path / "f.nbi")
+    with _numbacache.cache_lock(index, exclusive=False, timeout=0.1) as a:
+        with _numbacache.cache_lock(index, exclusive=False, timeout=0.1) as b:
+            assert a and b
+        with _numbacache.cache_lock(index, exclusive=True, timeout=0.1) as c:
+            assert c is False

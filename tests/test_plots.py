@@ -212,7 +212,7 @@ def test_import_cib_without_matplotlib():
             "    assert 'pip install matplotlib' in str(e), e\n"
             "else:\n"
             "    raise SystemExit('no ImportError')\n")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
 
 
