@@ -256,10 +256,11 @@ class _Coded(CodedTraces):
     """TRACES coded once as integers, with popularity bins and the account x object incidence:
     the common ground of the edge tests and the null runs."""
 
-    def __init__(self, traces: pd.DataFrame, accounts: pd.Index | None = None) -> None:
+    def __init__(self, traces: pd.DataFrame, accounts: pd.Index | None = None,
+                 account_codes: np.ndarray | None = None) -> None:
         from scipy import sparse
 
-        super().__init__(traces, accounts)
+        super().__init__(traces, accounts, account_codes)
         self.bins = _popularity_bins(self.group_kind, self.n)
         _, self.bin_code = np.unique(self.bins, return_inverse=True)
         ones = np.ones(len(self.group))
@@ -279,9 +280,9 @@ class _Coded(CodedTraces):
         rows = repeated_object_rows(traces)
         if rows is None:
             return cls(traces), traces, None
-        accounts = pd.Index(pd.factorize(traces["account_id"], sort=True)[1])
+        codes, accounts = pd.factorize(traces["account_id"], sort=True)
         part = traces.take(rows).reset_index(drop=True)
-        return cls(part, accounts), part, rows
+        return cls(part, pd.Index(accounts), codes[rows]), part, rows
 
     def set_authors(self, actions: pd.DataFrame | None) -> None:
         """Learn who wrote the posts that ``repost``, ``quote`` and ``reply`` traces point to,

@@ -19,6 +19,7 @@ from cib.coaction._engine import (CodedTraces, MemoryBudgetError, SortedTraces, 
 from cib.coaction._kernel import HAVE_NUMBA
 from cib.errors import CibError, ParameterError
 from cib.graph import threshold_edges
+from cib.nullmodel import _Coded
 
 from _helpers import make_traces
 
@@ -260,6 +261,12 @@ def test_repeated_objects_code_what_all_traces_code(rows, seed, window):
     part = CodedTraces(part_tr, full.accounts)
     np.testing.assert_array_equal(part.account, full.account[keep])
     assert list(part.accounts) == list(full.accounts)
+    given_codes = CodedTraces(part_tr, full.accounts, full.account[keep])
+    np.testing.assert_array_equal(given_codes.account, part.account)
+    rep, rep_tr, rep_rows = _Coded.repeated(shuf)
+    np.testing.assert_array_equal(rep_rows, repeated_object_rows(shuf))
+    np.testing.assert_array_equal(rep.accounts[rep.account], rep_tr["account_id"].to_numpy())
+    assert list(rep.accounts) == list(full.accounts)
     w = window * 10**9
     e_full = SortedTraces(full, window_ns=w).edges(1)
     e_part = SortedTraces(part, window_ns=w).edges(1)
@@ -271,3 +278,5 @@ def test_coded_traces_refuse_accounts_that_miss_one():
     tr = make_traces([("a", 0, "url", "x"), ("b", 5, "url", "x")])
     with pytest.raises(ValueError, match="not in `accounts`"):
         CodedTraces(tr, pd.Index(["a"]))
+    with pytest.raises(ValueError, match="one account code per trace"):
+        CodedTraces(tr, pd.Index(["a", "b"]), np.array([0]))

@@ -156,10 +156,12 @@ class CodedTraces:
     Account codes follow the sorted account ids, group codes the sorted (kind, object_id), so
     every result is independent of the row order of the input. ``accounts`` (sorted ids, a
     superset of the traces' accounts) fixes the account codes when the traces are a part of
-    all traces (those of :func:`repeated_object_rows`).
+    all traces (those of :func:`repeated_object_rows`); ``account_codes`` gives the traces'
+    codes in ``accounts`` when the caller already has them (not looked up again).
     """
 
-    def __init__(self, traces: pd.DataFrame, accounts: pd.Index | None = None) -> None:
+    def __init__(self, traces: pd.DataFrame, accounts: pd.Index | None = None,
+                 account_codes: np.ndarray | None = None) -> None:
         runs = _object_runs(traces)
         if runs is not None:  # sorted by (kind, object): the groups are the runs, in order
             self.group, self.group_kind, self.group_object, self.kind_names = runs
@@ -178,6 +180,10 @@ class CodedTraces:
             self.kind_names = np.asarray(kinds, dtype=object)
         if accounts is None:
             acc, accounts = pd.factorize(traces["account_id"], sort=True)
+        elif account_codes is not None:
+            acc = np.asarray(account_codes)
+            if len(acc) != len(traces):
+                raise ValueError("CodedTraces: one account code per trace")
         else:  # the accounts of all the traces, of which these are the repeated objects' ones
             accounts = pd.Index(np.asarray(accounts, dtype=object))
             acc = accounts.get_indexer(pd.Index(np.asarray(traces["account_id"], dtype=object)))
