@@ -144,6 +144,7 @@ def local_client(scheduler: str | None = None, memory_limit: str | int | None = 
                                       memory_limit=limit, dashboard_address=":0",
                                       silence_logs=logging.WARNING) as cluster, \
                 distributed.Client(cluster) as client:
+            client.wait_for_workers(n, timeout="60s")  # work starts on every worker
             yield client
     finally:
         quiet.setLevel(level)
@@ -960,7 +961,9 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     engine = det.manifest.setdefault("engine", {})
     import dask
 
-    workers = client.scheduler_info().get("workers", {})
+    # asked of the scheduler now (scheduler_info() is the client's copy from when it connected,
+    # which can predate the workers' registration)
+    workers = client.nthreads()
     engine.update({"name": "dask", "dask": dask.__version__, "workers": len(workers),
                    "input_partitions": len(pa_.sizes), "partitions": int(n_parts)})
     det.manifest["timings_s"] = {**timings, **det.manifest.get("timings_s", {})}
