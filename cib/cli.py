@@ -218,30 +218,28 @@ def _check_shareable(out, review):
                           f"{' ...' if len(extra) > 5 else ''}")
 
 
-def _input_warnings(actions, stats) -> list[str]:
+def _input_warnings(summary, stats) -> list[str]:
     """What an analyst should know about the input before trusting a run on it: files without
-    rows, no actions at all, and timestamps that are implausibly early or in the future."""
-    import pandas as pd
-
+    rows, no actions at all, and timestamps that are implausibly early or in the future
+    (``summary``: :func:`cib.io.timestamp_summary` of the actions)."""
     out = [f"{f['path']}: no rows (an empty file, or a header only)"
            for f in stats.get("files", []) if not f.get("rows") and not f.get("skipped")]
-    if not len(actions):
+    if not summary["n"]:
         if stats.get("rows_read"):
             out.append("no actions to analyse: every row was rejected or a duplicate "
                        "(see rejects.csv)")
         else:
             out.append("no actions to analyse: the input has no rows")
         return out
-    ts = actions["timestamp"]
-    early = int((ts < pd.Timestamp("2000-01-01", tz="UTC")).sum())
+    early = summary["early"]
     if early:
         out.append(f"{early} timestamp{'s are' if early != 1 else ' is'} before 2000 (earliest "
-                   f"{ts.min():%Y-%m-%d %H:%M:%S}Z): epoch milliseconds read as seconds, or a "
-                   "default date?")
-    future = int((ts > pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)).sum())
+                   f"{summary['min']:%Y-%m-%d %H:%M:%S}Z): epoch milliseconds read as seconds, "
+                   "or a default date?")
+    future = summary["future"]
     if future:
         out.append(f"{future} timestamp{'s are' if future != 1 else ' is'} in the future "
-                   f"(latest {ts.max():%Y-%m-%d %H:%M:%S}Z)")
+                   f"(latest {summary['max']:%Y-%m-%d %H:%M:%S}Z)")
     return out
 
 
@@ -255,7 +253,7 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                 scheduler=None, memory_limit=None, partitions=None, partition_size=None):
     from .coaction._engine import parse_memory_budget
     from .export import check_output_dir
-    from .io import read_actions
+    from .io import read_actions, timestamp_summary
     from .pipeline import detect
 
     check_output_dir(out)
@@ -275,14 +273,15 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
         client = stack.enter_context(local_client(scheduler, memory_limit))
         parts, rejects, stats = read_partitioned(list(inputs), format=fmt, mapping=mapping,
                                                  on_error=on_error, client=client)
-        actions = parts.compact()
+        actions, summary = None, parts.summary()  # the actions stay on the workers
         run = functools.partial(_dask_run, detect_dask, parts, client=client,
                                 partitions=partitions, partition_size=partition_size)
     else:
         actions, rejects, stats = read_actions(list(inputs), format=fmt, mapping=mapping,
                                                on_error=on_error, progress=False if quiet else None)
+        summary = timestamp_summary(actions)
     stats["read_seconds"] = time.perf_counter() - t0
-    stats["warnings"] = [*stats.get("warnings", []), *_input_warnings(actions, stats)]
+    stats["warnings"] = [*stats.get("warnings", []), *_input_warnings(summary, stats)]
     if not quiet:
         from .io import resolution_warning
         from .params import parse_duration

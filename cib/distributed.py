@@ -31,18 +31,19 @@ partitions share (:mod:`cib.coaction.
 _partial`); pairs are made in blocks and
 never held whole
 the example texts of the evidence           the account graph: significance, null model,
-(looked up by action id at the end)         timing, communities, scoring (on TRACES, a compact
-                                            ``action_id, account_id, timestamp, action_type``
-                                            table, and the candidate pairs)
+(looked up by action id at the end), the    timing, communities, scoring (on TRACES, the
+authors of reposted posts (looked up by     original posts' ``account_id, timestamp``, and the
+post id), counts of actions and accounts    candidate pairs)
 ==========================================  =====================================================
 
-Raw rows, texts, URL/hashtag lists and media never come to the central process; TRACES do (the
-null model moves share times across objects of similar popularity, which is global), as does the
-compact 4-column ACTIONS table (timing similarity, authors of reposted posts, counts; its ids as
-Arrow strings). So the central process needs about the memory of TRACES plus their integer codes
-and the candidate edges (see the README's section on Dask) and the workers hold the rest; with
-``--memory-limit`` they spill to disk. The workers drop the full ACTIONS once their traces,
-texts and the compact table are made, and the traces are held once (the shuffled partitions).
+Raw rows, texts, URL/hashtag lists and media never come to the central process; TRACES of
+objects acted on at least twice do (the null model moves share times across objects of similar
+popularity, which is global), as do the original posts' account and time (timing similarity;
+account ids as Arrow strings). So the central process needs about the memory of those TRACES
+plus their integer codes and the candidate edges (see the README's section on Dask) and the
+workers hold the rest; with ``--memory-limit`` they spill to disk. The workers drop the full
+ACTIONS once their traces, texts and ``action_id, account_id`` pairs (for the authors' lookup,
+dropped after it) are made, and the traces are held once (the shuffled partitions).
 
 Determinism: the outputs do not depend on the number of partitions, of workers, or on the order
 of the files (beyond what the default engine does with it): every per-partition result is either
@@ -64,7 +65,7 @@ import logging
 import math
 import operator
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -204,21 +205,38 @@ class PartitionedActions:
     client: Any
     parts: list
     sizes: list[int]
-    _compact: pd.DataFrame | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(sum(self.sizes))
 
-    def compact(self) -> pd.DataFrame:
-        """The columns the central finish needs (``action_id``, ``account_id``, ``timestamp``,
-        ``action_type``), all rows (computed once)."""
-        if self._compact is None:
-            frames = _gather(self.client, [self.client.submit(_safe, _compact_part, p, pure=False)
-                                           for p in self.parts])
-            frames = [f for f in frames if len(f)] or frames[:1]
-            self._compact = pd.concat(frames, ignore_index=True) if frames else \
-                _compact_part(_empty_actions())
-        return self._compact
+    def posts(self) -> pd.DataFrame:
+        """What timing similarity needs of ACTIONS, gathered: the original posts'
+        ``account_id``, ``timestamp`` and ``action_type`` (``"post"``), in input order (about
+        a fifth of the bytes of all actions' ids and times)."""
+        frames = _gather(self.client, [self.client.submit(_safe, _posts_part, p, pure=False)
+                                       for p in self.parts])
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else _posts_part(_empty_actions())
+
+    def summary(self) -> dict[str, Any]:
+        """Rows, and the timestamps' range with the counts before 2000 and more than a day in
+        the future (what ``cib detect`` warns about), computed on the workers."""
+        now = pd.Timestamp.now(tz="UTC")
+        from .io import timestamp_summary
+
+        parts = _gather(self.client, [self.client.submit(_safe, timestamp_summary, p, now,
+                                                         pure=False) for p in self.parts])
+        from .io import combine_summaries
+
+        return combine_summaries(parts)
+
+    def n_accounts(self) -> int:
+        """Distinct ``account_id`` over all partitions (a union tree on the workers)."""
+        level = [self.client.submit(_distinct_accounts, p, pure=False) for p in self.parts]
+        while len(level) > 1:
+            level = [self.client.submit(_union, *level[i:i + 2], pure=False)
+                     if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
+        return int(self.client.submit(len, level[0], pure=False).result()) if level else 0
 
 
 def _empty_actions() -> pd.DataFrame:
@@ -227,13 +245,56 @@ def _empty_actions() -> pd.DataFrame:
     return empty_actions()
 
 
-def _compact_part(part: pd.DataFrame) -> pd.DataFrame:
-    out = part[["action_id", "account_id", "timestamp", "action_type"]].copy()
+def _posts_part(part: pd.DataFrame) -> pd.DataFrame:
+    posts = part[np.asarray(part["action_type"].astype(str) == "post", dtype=bool)]
+    out = pd.DataFrame({"account_id": posts["account_id"].to_numpy(dtype=object),
+                        "timestamp": posts["timestamp"].reset_index(drop=True)})
     try:  # Arrow strings: about a quarter of the memory of Python strings, centrally
-        out[["action_id", "account_id"]] = out[["action_id", "account_id"]].astype("str")
+        out["account_id"] = out["account_id"].astype("str")
     except (UnicodeError, ValueError, TypeError):  # e.g. a lone surrogate from a JSON escape
         pass
+    out["action_type"] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), ["post"])
     return out
+
+
+def _ids_part(part: pd.DataFrame) -> pd.DataFrame:
+    """What the authors' lookup needs of a partition (kept on the worker until then)."""
+    out = part[["action_id", "account_id"]].reset_index(drop=True)
+    try:  # Arrow strings: about a quarter of the memory of Python strings
+        out = out.astype("str")
+    except (UnicodeError, ValueError, TypeError):
+        pass
+    return out
+
+
+def _authors_part(ids_part: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``ids`` found among the partition's action ids, and their authors."""
+    from .nullmodel import authors_of
+
+    got = authors_of(ids_part, ids)
+    pos = np.flatnonzero(pd.notna(got))
+    return pos, got[pos]
+
+
+def _lookup_authors(client, id_store: list, ids: np.ndarray) -> np.ndarray:
+    """:func:`cib.nullmodel.authors_of` over the partitions ``id_store`` (futures of
+    ``action_id, account_id`` frames): an id's first partition, in input order, answers."""
+    out = np.full(len(ids), None, dtype=object)
+    if len(ids) and id_store:
+        ids_f = client.scatter([np.asarray(ids, dtype=object)], broadcast=True)[0]
+        for f in [client.submit(_safe, _authors_part, p, ids_f, pure=False) for p in id_store]:
+            pos, who = _raise_failure(f.result())  # one partition's answer in transfer at once
+            first = pd.isna(out[pos])
+            out[pos[first]] = who[first]
+    return out
+
+
+def _distinct_accounts(part: pd.DataFrame) -> np.ndarray:
+    return np.asarray(pd.unique(part["account_id"].to_numpy(dtype=object)), dtype=object)
+
+
+def _union(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    return a if b is None else np.asarray(pd.unique(np.concatenate([a, b])), dtype=object)
 
 
 def _read_one(path: str, display: str, index: int, stem: str, fmt_name: str,
@@ -722,6 +783,17 @@ class _Prepared:
     singles: list
     n_traces: int
     traces_by_kind: pd.Series
+    id_store: list
+    n_actions: int
+    n_accounts: int
+
+    def author_of(self, ids: np.ndarray) -> np.ndarray:
+        """The account ids of the authors of the posts ``ids`` (None: not in the data), looked
+        up on the workers (the first partition that has an id, as in input order); the
+        workers' ``action_id, account_id`` store is let go after."""
+        out = _lookup_authors(self.client, self.id_store, ids)
+        self.id_store = []
+        return out
 
     def _singles(self, ids: pd.Index | None) -> list[pd.DataFrame]:
         ids_f = self.client.scatter([ids], broadcast=True)[0] if ids is not None else None
@@ -901,14 +973,17 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     remap_f = client.scatter([remap], broadcast=True)[0]
     part_traces = [client.submit(_safe, _part_traces, p, kinds, min_text_chars, text_match,
                                  text_threshold, remap_f, pure=False) for p in pa_.parts]
-    compact = pa_.compact()
+    posts = pa_.posts()  # timing similarity's input: all that comes of ACTIONS centrally
+    n_accounts = pa_.n_accounts()
     store = [client.submit(_text_store, p, pure=False) for p in pa_.parts]
+    id_store = [client.submit(_ids_part, p, pure=False) for p in pa_.parts] \
+        if params.get("per_author", True) else []
     n_traces = sum(_gather(client, [client.submit(lambda t: t if isinstance(t, _Failure)
                                                   else len(t), f, pure=False)
                                     for f in part_traces]))
-    distributed_wait(store)
-    # the full ACTIONS are no longer needed on the workers: their traces, texts and the compact
-    # table are all that is used from here on
+    distributed_wait(store + id_store)
+    # the full ACTIONS are no longer needed on the workers: their traces, texts and action ids'
+    # authors are all that is used from here on
     pa_.parts = []
     n_parts = partitions or max(1, math.ceil(n_traces / (partition_size
                                                          or DEFAULT_PARTITION_TRACES)))
@@ -954,10 +1029,11 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     release_memory()  # the pieces' memory, before the central stages come on top of it
     lap("dask_gather")
     prep = _Prepared(traces, accounts, cand_keys, n_all, client, store, singles, n_traces,
-                     by_kind)
+                     by_kind, id_store, len(pa_), n_accounts)
+    del id_store
     from .pipeline import detect
 
-    det = detect(compact, _prepared=prep, **params)
+    det = detect(posts, _prepared=prep, **params)
     engine = det.manifest.setdefault("engine", {})
     import dask
 

@@ -20,6 +20,8 @@ objects that are otherwise shared slowly is. A cluster's internal weight is the 
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -252,6 +254,41 @@ def _pair_chunks(account: np.ndarray, i: np.ndarray, j: np.ndarray, n_acc: int, 
             yield np.sort(order[a:b])
 
 
+def authors_of(actions: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+    """The ``account_id`` of the action with each id in ``ids`` (the first row of an id in
+    ``actions``; None where no action has it), as an object array.
+
+    The lookup hashes ``ids`` (the posts acted on), not every action id, with Arrow.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"action_id": ["p1", "p2"], "account_id": ["ann", "bob"]})
+    >>> authors_of(a, np.array(["p2", "p9"], dtype=object)).tolist()
+    ['bob', None]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = np.full(len(ids), None, dtype=object)
+    if not len(ids) or actions is None or not len(actions):
+        return out
+    which, ids = pd.factorize(np.asarray(ids, dtype=object))  # an id asked twice: one answer
+    out = np.full(len(ids), None, dtype=object)
+    col = actions["action_id"]
+    try:  # Python strings straight into Arrow (no pandas copy of the column first)
+        col = pa.array(col, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # ids that are not all strings
+        col = pa.array(col.astype(str), type=pa.large_string())
+    found = pc.fill_null(pc.index_in(col, value_set=pa.array(
+        np.asarray(ids, dtype=object), type=pa.large_string())), -1).to_numpy()
+    found = found.astype(np.int64)
+    del col
+    rows = np.flatnonzero(found >= 0)
+    first_of, first_row = np.unique(found[rows], return_index=True)
+    out[first_of] = actions["account_id"].iloc[rows[first_row]].to_numpy(dtype=object)
+    return out[which]
+
+
 class _Coded(CodedTraces):
     """TRACES coded once as integers, with popularity bins and the account x object incidence:
     the common ground of the edge tests and the null runs."""
@@ -284,9 +321,12 @@ class _Coded(CodedTraces):
         part = traces.take(rows).reset_index(drop=True)
         return cls(part, pd.Index(accounts), codes[rows]), part, rows
 
-    def set_authors(self, actions: pd.DataFrame | None) -> None:
+    def set_authors(self, actions: pd.DataFrame | None,
+                    author_of: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         """Learn who wrote the posts that ``repost``, ``quote`` and ``reply`` traces point to,
-        from ACTIONS (``action_id`` -> ``account_id``).
+        from ACTIONS (``action_id`` -> ``account_id``), or from ``author_of`` (post ids ->
+        their authors' account ids, None where not in the data: :func:`authors_of` on ACTIONS
+        held elsewhere, such as on a Dask cluster's workers).
 
         With authors known, :meth:`events` counts the co-actions of a pair on posts of one
         author as one piece of evidence: followers of an account see its posts at once and
@@ -294,39 +334,21 @@ class _Coded(CodedTraces):
         posts together many times is what following looks like, not coordination. A pair must
         co-act on posts of several authors, or on other kinds of objects, to gain weight."""
         self.group_author = np.full(self.n_groups, -1, dtype=np.int64)
-        if actions is None or actions.empty or self.n_groups == 0:
+        if author_of is None and (actions is None or actions.empty) or self.n_groups == 0:
             return
         kinds = self.kind_names[self.group_kind]
         rk = np.isin(kinds, ["repost", "quote", "reply"])
         if not rk.any():
             return
-        # the posts acted on are looked up among the actions (first row of an id, as ids are
-        # unique once read): a hash table of the posts, not of every action id
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         want, which = pd.factorize(pd.Index(self.group_object[rk]).astype(str))
-        # Arrow's hash lookup (pandas' would make a Python string of every action id)
-        ids = actions["action_id"]
-        try:  # Python strings straight into Arrow (no pandas copy of the column first)
-            ids = pa.array(ids, type=pa.large_string(), from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # ids that are not all strings
-            ids = pa.array(ids.astype(str), type=pa.large_string())
-        found = pc.fill_null(pc.index_in(ids, value_set=pa.array(
-            np.asarray(which, dtype=object), type=pa.large_string())), -1).to_numpy()
-        found = found.astype(np.int64)
-        del ids
-        rows = np.flatnonzero(found >= 0)
-        first_of, first_row = np.unique(found[rows], return_index=True)
-        row_of = np.full(len(which), -1, dtype=np.int64)
-        row_of[first_of] = rows[first_row]
-        pos = row_of[want]
+        ids = np.asarray(which, dtype=object)
+        found = author_of(ids) if author_of is not None else authors_of(actions, ids)
+        of_group = found[want]
+        hit = pd.notna(of_group)
         author = np.full(int(rk.sum()), -1, dtype=np.int64)
-        hit = pos >= 0
         if hit.any():
-            codes, _ = pd.factorize(actions["account_id"].iloc[pos[hit]].to_numpy(dtype=object),
-                                    sort=True)
-            author[hit] = codes
+            # codes of the authors among themselves (sorted ids): only equality is used
+            author[hit] = pd.factorize(of_group[hit], sort=True)[0]
         self.group_author[rk] = author
 
     def event_keys(self, g: np.ndarray, au: np.ndarray, av: np.ndarray):

@@ -553,8 +553,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         lap("traces")
         coded = _Coded(traces, _prepared.accounts)
     window_ns = int(round(w * 1e9))
-    if per_author:
-        coded.set_authors(actions)
+    if per_author:  # the dask engine looks the posts' authors up on its workers
+        coded.set_authors(actions, author_of=None if _prepared is None else _prepared.author_of)
     release_memory()
     st = SortedTraces(coded, window_ns=window_ns, max_partners=max_partners,
                       budget_pairs=min(budget_pairs, DEFAULT_BUDGET_PAIRS), max_selected=budget_pairs)
@@ -723,6 +723,10 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
 
         rejects = empty_rejects()
     stats = dict(input_stats or {})
+    if _prepared is None:
+        n_actions, n_accounts = len(actions), int(actions["account_id"].nunique())
+    else:  # the dask engine's ``actions`` are the original posts only
+        n_actions, n_accounts = _prepared.n_actions, _prepared.n_accounts
     manifest = {
         "cib_version": __version__,
         "parameters": {"window_s": w, "kinds": kinds, "min_weight": min_weight, "method": method,
@@ -742,12 +746,12 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         "seed": seed,
         "versions": _versions(),
         "inputs": stats.get("files", []),
-        "rows": {"read": stats.get("rows_read", len(actions)),
+        "rows": {"read": stats.get("rows_read", n_actions),
                  "rejected": stats.get("rows_rejected", len(rejects)),
                  "duplicates_dropped": stats.get("duplicates_dropped", 0)},
         "timestamp_resolution_s": stats.get("timestamp_resolution_s"),
         "warnings": list(stats.get("warnings", [])) + discovery_warnings,
-        "counts": {"actions": len(actions), "accounts": int(actions["account_id"].nunique()),
+        "counts": {"actions": n_actions, "accounts": n_accounts,
                    "traces": int(n_traces),
                    "traces_by_kind": {k: int(v) for k, v in by_kind.sort_index().items()},
                    "coactions": n_coactions, "edges_all": n_edges_all,

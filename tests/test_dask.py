@@ -302,3 +302,45 @@ def test_merge_buckets_is_the_sorted_concatenation(actions, n_buckets):
     assert frames == []
     pd.testing.assert_frame_equal(got, want)
     assert cd._merge_buckets([]).empty
+
+
+def test_authors_looked_up_on_the_workers(client, actions):
+    """The posts' authors from the workers' ``action_id, account_id`` partitions: the default
+    engine's lookup (first row of an id), with an id in two partitions answered by the first
+    and ids not in the data left None."""
+    from cib.nullmodel import authors_of
+
+    frames = cd._split_frame(actions, 3)
+    dup = frames[2].iloc[:1].assign(action_id=frames[0]["action_id"].iloc[0], account_id="late")
+    frames[2] = pd.concat([frames[2], dup], ignore_index=True)
+    store = [client.submit(cd._ids_part, f, pure=False) for f in client.scatter(frames)]
+    ids = np.array([*actions["action_id"].iloc[::97], "nope", frames[0]["action_id"].iloc[0]],
+                   dtype=object)
+    got = cd._lookup_authors(client, store, ids)
+    want = authors_of(pd.concat(frames, ignore_index=True), ids)
+    assert list(got) == list(want)
+    assert got[-2] is None and got[-1] == frames[0]["account_id"].iloc[0] != "late"
+
+
+def test_counts_and_warnings_from_the_workers(in_process, actions, tmp_path):
+    """The dask engine gathers only the original posts: the manifest's counts of actions and
+    accounts and the input warnings (timestamps before 2000 or in the future) come from the
+    workers, the same as the default engine's."""
+    paths = _files(tmp_path, actions)
+    with open(paths[2], "a") as f:
+        f.write("old1,u1,1990-01-01T00:00:00Z,post,,hello,,,,,sim\n"
+                "new1,u2,2199-01-01T00:00:00Z,post,,hello,,,,,sim\n"
+                "new2,zz_only_here,2199-01-01T00:00:01Z,repost,a000001,,,,,,sim\n")
+    outs = []
+    for k, extra in enumerate([[], ["--engine", "dask", "--partitions", "2"]]):
+        out = tmp_path / f"o{k}"
+        r = CliRunner().invoke(main, ["detect", *paths, "-o", str(out), "--n-null", "20",
+                                      "--fdr-runs", "5", "--no-discover", *extra])
+        assert r.exit_code == 0, r.output
+        assert "1 timestamp is before 2000" in r.output and "2 timestamps are in the future" \
+            in r.output
+        outs.append(json.loads((out / "manifest.json").read_text()))
+    for key in ("counts", "rows", "warnings"):
+        assert outs[0][key] == outs[1][key]
+    assert outs[1]["counts"]["actions"] == len(actions) + 3  # _files' duplicates dropped
+    assert outs[1]["counts"]["accounts"] == actions["account_id"].nunique() + 3  # u1 u2 zz_

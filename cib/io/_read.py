@@ -29,7 +29,8 @@ from ._readers import Restart, Source, open_source, split_name
 from ._values import (NAT, EpochScale, clean_str, display_values, parse_action_types, parse_lists,
                       parse_timestamps, timestamp_resolution, timestamps_out_of_range)
 
-__all__ = ["read_actions", "expand_paths", "resolution_warning"]
+__all__ = ["read_actions", "expand_paths", "resolution_warning", "timestamp_summary",
+           "combine_summaries"]
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +300,35 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:  # reported when the file is opened
         return 0
+
+
+def timestamp_summary(actions: pd.DataFrame, now: pd.Timestamp | None = None) -> dict[str, Any]:
+    """Rows of ``actions``, their earliest and latest ``timestamp``, and how many are before
+    2000 or more than a day after ``now`` (default: the present).
+
+    Examples
+    --------
+    >>> t = pd.to_datetime(["1970-01-02", "2024-05-01"], utc=True)
+    >>> s = timestamp_summary(pd.DataFrame({"timestamp": t}))
+    >>> s["n"], s["early"], s["future"], str(s["min"].date())
+    (2, 1, 0, '1970-01-02')
+    """
+    ts = actions["timestamp"]
+    now = pd.Timestamp.now(tz="UTC") if now is None else now
+    if not len(ts):
+        return {"n": 0, "early": 0, "future": 0, "min": None, "max": None}
+    return {"n": len(ts), "early": int((ts < pd.Timestamp("2000-01-01", tz="UTC")).sum()),
+            "future": int((ts > now + pd.Timedelta(days=1)).sum()),
+            "min": ts.min(), "max": ts.max()}
+
+
+def combine_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One :func:`timestamp_summary` of the partitions' summaries."""
+    have = [p for p in parts if p["n"]]
+    return {"n": sum(p["n"] for p in parts), "early": sum(p["early"] for p in parts),
+            "future": sum(p["future"] for p in parts),
+            "min": min((p["min"] for p in have), default=None),
+            "max": max((p["max"] for p in have), default=None)}
 
 
 def resolution_warning(stats: dict[str, Any], window_s: float) -> str | None:
