@@ -221,13 +221,11 @@ class PartitionedActions:
     def summary(self) -> dict[str, Any]:
         """Rows, and the timestamps' range with the counts before 2000 and more than a day in
         the future (what ``cib detect`` warns about), computed on the workers."""
-        now = pd.Timestamp.now(tz="UTC")
-        from .io import timestamp_summary
+        from .io import combine_summaries, timestamp_summary
 
+        now = pd.Timestamp.now(tz="UTC")
         parts = _gather(self.client, [self.client.submit(_safe, timestamp_summary, p, now,
                                                          pure=False) for p in self.parts])
-        from .io import combine_summaries
-
         return combine_summaries(parts)
 
     def n_accounts(self) -> int:

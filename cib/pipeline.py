@@ -555,6 +555,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     window_ns = int(round(w * 1e9))
     if per_author:  # the dask engine looks the posts' authors up on its workers
         coded.set_authors(actions, author_of=None if _prepared is None else _prepared.author_of)
+    if _prepared is not None:
+        _prepared.id_store = []  # the workers' action ids, asked or not, are let go
     release_memory()
     st = SortedTraces(coded, window_ns=window_ns, max_partners=max_partners,
                       budget_pairs=min(budget_pairs, DEFAULT_BUDGET_PAIRS), max_selected=budget_pairs)
