@@ -2,6 +2,12 @@
 
 All methods are deterministic for a given graph and seed: vertices are ordered by account id and
 igraph's random number generator is seeded for the call and restored afterwards.
+
+Leiden runs one iteration at a time while the partition changes and its quality rises by more
+than :data:`LEIDEN_MIN_GAIN`, at most :data:`MAX_LEIDEN_ITERATIONS` times. igraph's and
+leidenalg's own "until stable" (``n_iterations=-1``) never stops on some graphs: a vertex whose
+two best communities are equally good, up to rounding, moves back and forth for ever (a 9-vertex
+burst graph did so in the test suite; see ``tests/test_graph_communities.py``).
 """
 
 from __future__ import annotations
@@ -16,9 +22,18 @@ import pandas as pd
 from .graph import to_igraph
 from .params import check_choice, check_number
 
-__all__ = ["METHODS", "find_communities"]
+__all__ = ["METHODS", "find_communities", "leiden_membership", "MAX_LEIDEN_ITERATIONS",
+           "LEIDEN_MIN_GAIN"]
 
 METHODS = ["leiden", "cpm", "louvain", "components"]
+
+#: Most Leiden iterations of one call (each is a full pass; a partition is usually stable
+#: after a few).
+MAX_LEIDEN_ITERATIONS = 100
+
+#: An iteration that raises the partition's quality by no more than this ends the run, its
+#: change undone: moves that gain nothing but rounding are not progress.
+LEIDEN_MIN_GAIN = 1e-12
 
 
 @contextmanager
@@ -78,18 +93,62 @@ def find_communities(edges: pd.DataFrame, method: str = "leiden", resolution: fl
         if method == "components":
             membership = g.connected_components().membership
         elif method == "cpm":
-            import leidenalg
-
-            part = leidenalg.find_partition(g, leidenalg.CPMVertexPartition, weights=w,
-                                            resolution_parameter=resolution, seed=int(seed),
-                                            n_iterations=-1)
-            membership = part.membership
+            membership = _cpm_membership(g, w, resolution, int(seed))
         elif method == "louvain":
             membership = g.community_multilevel(weights=w, resolution=resolution).membership
         else:
-            membership = g.community_leiden(objective_function="modularity", weights=w,
-                                            resolution=resolution, n_iterations=-1).membership
+            membership = leiden_membership(g, w, resolution)
     return _relabel(g.vs["name"], membership)
+
+
+def _canonical(membership: list[int]) -> list[int]:
+    seen: dict[int, int] = {}
+    return [seen.setdefault(c, len(seen)) for c in membership]
+
+
+def leiden_membership(g: ig.Graph, weights: list[float] | None, resolution: float = 1.0,
+                      max_iterations: int | None = None) -> list[int]:
+    """Leiden (modularity) communities of ``g``: igraph's iterations, one at a time from the
+    singletons, until one changes nothing or gains no more than :data:`LEIDEN_MIN_GAIN` of
+    modularity (that one undone), at most ``max_iterations`` (default
+    :data:`MAX_LEIDEN_ITERATIONS`). Uses igraph's random number generator (seed it, as
+    :func:`find_communities` does).
+
+    Examples
+    --------
+    >>> g = ig.Graph(n=6, edges=[(0, 1), (1, 2), (0, 2), (3, 4), (4, 5), (3, 5), (2, 3)])
+    >>> leiden_membership(g, None)
+    [0, 0, 0, 1, 1, 1]
+    """
+    cap = MAX_LEIDEN_ITERATIONS if max_iterations is None else int(max_iterations)
+    membership = list(range(g.vcount()))
+    quality = g.modularity(membership, weights=weights, resolution=resolution)
+    for _ in range(cap):
+        new = g.community_leiden(objective_function="modularity", weights=weights,
+                                 resolution=resolution, n_iterations=1,
+                                 initial_membership=membership).membership
+        if _canonical(new) == _canonical(membership):
+            return new
+        gain = g.modularity(new, weights=weights, resolution=resolution) - quality
+        if gain <= LEIDEN_MIN_GAIN:
+            return membership
+        membership, quality = new, quality + gain
+    return membership
+
+
+def _cpm_membership(g: ig.Graph, weights: list[float] | None, resolution: float,
+                    seed: int) -> list[int]:
+    """leidenalg's CPM partition, iterated (as its ``n_iterations=-1``) while an iteration
+    gains more than :data:`LEIDEN_MIN_GAIN`, at most :data:`MAX_LEIDEN_ITERATIONS` times."""
+    import leidenalg
+
+    part = leidenalg.CPMVertexPartition(g, weights=weights, resolution_parameter=resolution)
+    opt = leidenalg.Optimiser()
+    opt.set_rng_seed(seed)
+    for _ in range(MAX_LEIDEN_ITERATIONS):
+        if opt.optimise_partition(part, n_iterations=1) <= LEIDEN_MIN_GAIN:
+            break
+    return part.membership
 
 
 def _relabel(names: list[str], membership: list[int]) -> pd.Series:

@@ -176,15 +176,13 @@ def _communities(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, seed: int,
         return lab
     import igraph as ig
 
-    from .communities import _seeded
+    from .communities import _seeded, leiden_membership
 
     nodes = np.unique(np.concatenate([u, v]))
     pos = np.searchsorted(nodes, np.stack([u, v], axis=1))
     g = ig.Graph(n=nodes.size, edges=pos.tolist())
     with _seeded(int(seed)):
-        membership = np.asarray(g.community_leiden(objective_function="modularity",
-                                                   weights=w.tolist(), resolution=resolution,
-                                                   n_iterations=-1).membership, dtype=np.int64)
+        membership = np.asarray(leiden_membership(g, w.tolist(), resolution), dtype=np.int64)
     sizes = np.bincount(membership)
     first = np.full(sizes.size, np.iinfo(np.int64).max)
     np.minimum.at(first, membership, nodes)

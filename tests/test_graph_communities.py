@@ -67,3 +67,43 @@ def test_threshold_and_conversions():
     nx_g = to_networkx(kept)
     assert nx_g.number_of_edges() == len(kept)
     assert nx_g["a1"]["a2"]["weight"] == 5
+
+
+#: A burst graph of the test suite (9 accounts) on which igraph's Leiden with
+#: ``n_iterations=-1`` never returns (seed 26): vertex 5 is exactly as well off with 6 as with
+#: 7, up to rounding, and moves between them on every iteration.
+SEESAW_EDGES = [(0, 6), (1, 2), (3, 6), (5, 6), (5, 7), (7, 8)]
+SEESAW_WEIGHTS = [1.0, 1.0, 0.5, 1 / 3, 1 / 3, 1.5]
+
+
+def test_leiden_stops_on_a_vertex_that_see_saws():
+    import igraph as ig
+
+    from cib.communities import _seeded, leiden_membership
+
+    g = ig.Graph(n=9, edges=SEESAW_EDGES)
+    for seed in (26, *range(10)):
+        with _seeded(seed):
+            a = leiden_membership(g, SEESAW_WEIGHTS)
+        with _seeded(seed):
+            b = leiden_membership(g, SEESAW_WEIGHTS)
+        assert a == b  # deterministic
+        # {1, 2} and {7, 8} are communities; 5 joins one of its two equal neighbours
+        assert a[1] == a[2] and a[7] == a[8] and a[0] == a[3] == a[6]
+        assert a[5] in (a[6], a[7])
+        q = g.modularity(a, weights=SEESAW_WEIGHTS)
+        with _seeded(seed):
+            two = g.community_leiden(objective_function="modularity", weights=SEESAW_WEIGHTS,
+                                     n_iterations=2).membership
+        assert q >= g.modularity(two, weights=SEESAW_WEIGHTS) - 1e-12
+
+
+def test_find_communities_on_the_see_saw_graph_returns():
+    names = [f"a{k}" for k in range(9)]
+    edges = pd.DataFrame({"account_u": [names[u] for u, _ in SEESAW_EDGES],
+                          "account_v": [names[v] for _, v in SEESAW_EDGES],
+                          "weighted": SEESAW_WEIGHTS})
+    for method in ("leiden", "cpm"):
+        for seed in range(30):
+            lab = find_communities(edges, method=method, seed=seed, resolution=0.1 if method == "cpm" else 1.0)
+            assert lab["a1"] == lab["a2"] and lab["a7"] == lab["a8"]
