@@ -115,30 +115,16 @@ def install() -> bool:
     except (ImportError, AttributeError):  # pragma: no cover - no numba, or another layout
         return False
 
-    @functools.wraps(save)
-    def locked_save(self, key, data):
-        with cache_lock(self._index_path, exclusive=True) as held:
-            if held:
-                return save(self, key, data)
-            _gave_up(self._index_path)
-            return None
+    def locked(method, exclusive: bool):
+        @functools.wraps(method)
+        def run(self, *args):
+            with cache_lock(self._index_path, exclusive=exclusive) as held:
+                if held:
+                    return method(self, *args)
+                _gave_up(self._index_path)
+                return None  # a load's miss (the caller compiles), a save or flush not done
+        return run
 
-    @functools.wraps(load)
-    def locked_load(self, key):
-        with cache_lock(self._index_path, exclusive=False) as held:
-            if held:
-                return load(self, key)
-            _gave_up(self._index_path)
-            return None  # a miss: the caller compiles
-
-    @functools.wraps(flush)
-    def locked_flush(self):
-        with cache_lock(self._index_path, exclusive=True) as held:
-            if held:
-                return flush(self)
-            _gave_up(self._index_path)
-            return None
-
-    cls.save, cls.load, cls.flush = locked_save, locked_load, locked_flush
+    cls.save, cls.load, cls.flush = locked(save, True), locked(load, False), locked(flush, True)
     _installed = True
     return True

@@ -291,8 +291,8 @@ def _distinct_accounts(part: pd.DataFrame) -> np.ndarray:
     return np.asarray(pd.unique(part["account_id"].to_numpy(dtype=object)), dtype=object)
 
 
-def _union(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    return a if b is None else np.asarray(pd.unique(np.concatenate([a, b])), dtype=object)
+def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.asarray(pd.unique(np.concatenate([a, b])), dtype=object)
 
 
 def _read_one(path: str, display: str, index: int, stem: str, fmt_name: str,
@@ -787,11 +787,8 @@ class _Prepared:
 
     def author_of(self, ids: np.ndarray) -> np.ndarray:
         """The account ids of the authors of the posts ``ids`` (None: not in the data), looked
-        up on the workers (the first partition that has an id, as in input order); the
-        workers' ``action_id, account_id`` store is let go after."""
-        out = _lookup_authors(self.client, self.id_store, ids)
-        self.id_store = []
-        return out
+        up on the workers (the first partition that has an id, as in input order)."""
+        return _lookup_authors(self.client, self.id_store, ids)
 
     def _singles(self, ids: pd.Index | None) -> list[pd.DataFrame]:
         ids_f = self.client.scatter([ids], broadcast=True)[0] if ids is not None else None

@@ -269,9 +269,8 @@ def authors_of(actions: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    out = np.full(len(ids), None, dtype=object)
     if not len(ids) or actions is None or not len(actions):
-        return out
+        return np.full(len(ids), None, dtype=object)
     which, ids = pd.factorize(np.asarray(ids, dtype=object))  # an id asked twice: one answer
     out = np.full(len(ids), None, dtype=object)
     col = actions["action_id"]
