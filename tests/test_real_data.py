@@ -240,6 +240,26 @@ def test_russian_discovery_and_dask_engine():
         dd = cib.detect(actions, window=60, n_null=20, engine="dask", client=client)
     pd.testing.assert_frame_equal(dd.clusters, det.clusters)
     pd.testing.assert_frame_equal(dd.edges, det.edges)
+    # counted on the workers (the central process gets the original posts only)
+    for key in ("actions", "accounts", "traces"):
+        assert dd.manifest["counts"][key] == det.manifest["counts"][key]
+
+
+@pytest.mark.shared
+def test_timestamp_summaries_of_parts_add_up_on_real_data():
+    """What ``cib detect`` warns about, from per-partition summaries (the dask engine's way)
+    and from all actions at once: the same, on CooRTweet's Russian data."""
+    from cib.io import combine_summaries, timestamp_summary
+
+    path = shared_file("real", "coortweet", "russian_coord_tweets.csv.gz")
+    actions = cib.read_actions(path, format="coortweet")[0]
+    now = pd.Timestamp("2024-06-01", tz="UTC")
+    whole = timestamp_summary(actions, now)
+    cuts = [0, 1, len(actions) // 3, len(actions)]
+    parts = [timestamp_summary(actions.iloc[a:b], now) for a, b in zip(cuts, cuts[1:])]
+    assert combine_summaries(parts) == whole
+    assert whole["n"] == len(actions) and whole["min"] == actions["timestamp"].min()
+    assert whole["early"] == int((actions["timestamp"] < pd.Timestamp("2000", tz="UTC")).sum())
 
 
 # ---------------------------------------------------------------------------------------------
