@@ -247,7 +247,8 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                 seed, n_null, alpha, quiet, edge_fdr=0.01, fdr_runs=20, review=None,
                 pseudonymize=None, text_match="near", text_threshold=0.8, max_partners=None,
                 memory_budget=None, timing=True, timing_bin="60s", timing_min_common=3,
-                per_author=True, discover=True, discovery_runs=10, discovery_window="10m",
+                timing_pairs="significant", per_author=True, discover=True, discovery_runs=10,
+                discovery_window="10m",
                 discovery_max_pairs=1_000_000, edge_groups=True,
                 engine="pandas",
                 scheduler=None, memory_limit=None, partitions=None, partition_size=None):
@@ -294,7 +295,7 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                  fdr_runs=fdr_runs, text_match=text_match, text_threshold=text_threshold,
                  max_partners=max_partners, memory_budget=memory_budget, timing=timing,
                  timing_bin=timing_bin, timing_min_common=timing_min_common,
-                 rejects=rejects, input_stats=stats,
+                 timing_pairs=timing_pairs, rejects=rejects, input_stats=stats,
                  per_author=per_author, discover=discover, discovery_runs=discovery_runs,
                  discovery_window=discovery_window,
                  discovery_max_pairs=discovery_max_pairs, edge_groups=edge_groups)
@@ -364,6 +365,11 @@ def _dask_run(detect_dask, parts, actions, **kwargs):
               help="Time bin of the timing signal.")
 @click.option("--timing-min-common", default=3, show_default=True, type=int,
               help="Test only account pairs sharing at least this many time bins.")
+@click.option("--timing-pairs", default="significant", show_default=True,
+              type=click.Choice(["significant", "all"]),
+              help="Rows of timing_edges.csv: the significant pairs, or every tested pair "
+                   "(grows with the square of the busy accounts: millions of rows at 10^7 "
+                   "actions, and slower). The significant pairs are the same either way.")
 @click.option("--per-author/--per-post", default=True, show_default=True,
               help="Count a pair's co-reposts (quotes, replies) of one author's posts as one "
                    "piece of evidence: followers react to an account's posts within minutes. "
@@ -434,7 +440,7 @@ def _dask_run(detect_dask, parts, actions, **kwargs):
 @handle_errors
 def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, method, resolution,
            seed, n_null, alpha, edge_fdr, fdr_runs, text_match, text_threshold, timing,
-           timing_bin, timing_min_common, per_author, discover, discovery_runs,
+           timing_bin, timing_min_common, timing_pairs, per_author, discover, discovery_runs,
            discovery_window, discovery_max_pairs, edge_groups, max_partners,
            memory_budget, compat, min_participation, edge_weight, networks, min_edge_weight,
            keep_empty_urls, review, pseudonymize, engine, scheduler, memory_limit, partitions,
@@ -480,6 +486,7 @@ def detect(ctx, inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                 pseudonymize=pseudonymize, text_match=text_match, text_threshold=text_threshold,
                 max_partners=max_partners, memory_budget=memory_budget, timing=timing,
                 timing_bin=timing_bin, timing_min_common=timing_min_common,
+                timing_pairs=timing_pairs,
                 per_author=per_author, discover=discover, discovery_runs=discovery_runs,
                 discovery_window=discovery_window, discovery_max_pairs=discovery_max_pairs,
                 edge_groups=edge_groups, engine=engine, scheduler=scheduler,

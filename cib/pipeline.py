@@ -25,7 +25,7 @@ from ._stopwatch import stopwatch
 from .params import check_choice, check_number, parse_duration, parse_kinds
 from .schema import validate_actions
 from .scoring import cluster_table, evidence_table, intra_cluster, member_table
-from .timing import combine_timing_pvalues, merge_timing, timing_edges
+from .timing import TIMING_PAIRS, combine_timing_pvalues, merge_timing, timing_edges
 from .traces import DEFAULT_KINDS, KINDS, build_traces
 
 __all__ = ["Detection", "ClusterView", "detect", "DEFAULT_MEMORY_BUDGET"]
@@ -138,8 +138,9 @@ class Detection:
     manifest : dict
         Parameters, versions, counts and stage timings.
     timing_edges : DataFrame
-        Every account pair tested for timing similarity (:func:`cib.timing.timing_edges`); the
-        significant ones are also rows of ``edges`` (kind ``timing``).
+        The significant account pairs of the timing signal, or with ``timing_pairs="all"``
+        every tested pair (:func:`cib.timing.timing_edges`); the significant ones are also rows
+        of ``edges`` (kind ``timing``).
     groups : DataFrame
         Group discovery (:func:`cib.discovery.discover_groups`): one row per community of the
         burst graph, with its bursts, null mean, log10 p-value and calibrated ``q_value``;
@@ -354,6 +355,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
            alpha: float = 0.05, edge_fdr: float = 0.01, fdr_runs: int = 20, min_text_chars: int = 10,
            text_match: str = "near", text_threshold: float = 0.8,
            timing: bool = True, timing_bin: float | str = 60, timing_min_common: int = 3,
+           timing_pairs: str = "significant",
            max_partners: int | None = None, memory_budget: str | int | None = None,
            per_author: bool = True, discover: bool = True, discovery_runs: int = 10,
            discovery_window: float | str | None = "10m",
@@ -410,6 +412,9 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         Time bin of the timing signal.
     timing_min_common : int, default 3
         Test only pairs sharing at least this many bins.
+    timing_pairs : {"significant", "all"}, default "significant"
+        Rows of ``timing_edges``: the significant pairs, or every tested pair
+        (:func:`cib.timing.timing_edges`; the significant ones are the same either way).
     max_partners : int, optional
         Off by default (exact). When set to ``L``, each trace is paired only with the next ``L``
         traces of the same object in the window: the work on an object shared by ``k`` accounts
@@ -495,6 +500,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                            edge_fdr=edge_fdr, fdr_runs=fdr_runs, min_text_chars=min_text_chars,
                            text_match=text_match, text_threshold=text_threshold, timing=timing,
                            timing_bin=timing_bin, timing_min_common=timing_min_common,
+                           timing_pairs=timing_pairs,
                            max_partners=max_partners, memory_budget=memory_budget,
                            per_author=per_author, discover=discover,
                            discovery_runs=discovery_runs,
@@ -523,6 +529,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     check_number(fdr_runs, "fdr_runs", "detect", low=0, integer=True)
     check_number(min_text_chars, "min_text_chars", "detect", low=0, integer=True)
     check_number(timing_min_common, "timing_min_common", "detect", low=1, integer=True)
+    check_choice(timing_pairs, TIMING_PAIRS, "timing_pairs", "detect")
     check_number(discovery_runs, "discovery_runs", "detect", low=0, integer=True)
     w2 = parse_duration(discovery_window, "discovery_window", "detect") \
         if discovery_window is not None else 0.0
@@ -589,7 +596,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     if timing:
         t_edges = timing_edges(actions, bin_s=timing_bin, min_common=timing_min_common,
                                fdr=edge_fdr, groups=discover and discovery_runs >= 2,
-                               null_runs=discovery_runs, seed=seed)
+                               null_runs=discovery_runs, seed=seed, pairs=timing_pairs)
         candidates = merge_timing(candidates, t_edges, copy=False)
     else:
         t_edges = timing_edges(actions.iloc[:0])
@@ -737,6 +744,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                        "min_text_chars": min_text_chars, "text_match": text_match,
                        "text_threshold": text_threshold, "timing": bool(timing),
                        "timing_bin_s": parse_duration(timing_bin), "timing_min_common": timing_min_common,
+                       "timing_pairs": timing_pairs,
                        "max_partners": max_partners,
                        "memory_budget": memory_budget, "per_author": bool(per_author),
                        "discover": bool(discover), "discovery_runs": discovery_runs,
@@ -760,7 +768,7 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                    "candidate_edges": int((edges["weight"] >= min_weight).sum()),
                    "coaction_edges": int(((edges["weight"] >= min_weight)
                                           & (edges["q_value"] <= edge_fdr)).sum()),
-                   "timing_pairs_tested": len(t_edges),
+                   "timing_pairs_tested": int(t_edges.attrs.get("pairs_tested", len(t_edges))),
                    "timing_edges": int(t_edges["significant"].sum()) if len(t_edges) else 0,
                    "graph_edges": len(graph_edges),
                    "discovered_groups": int((groups["cluster_id"] >= 0).sum())

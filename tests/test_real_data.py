@@ -164,15 +164,21 @@ def test_ira_wide_file_flagged_clusters_are_nearly_pure():
 def test_ira_timing_groups_are_single_category_hashtag_gamers():
     """Timing groups on real data: in the IRA wide file, synchronised posting makes groups of
     hashtag gamers (23 and 21 accounts at the time of writing), each of one account_category,
-    whose pairs the pair test alone leaves out (653 significant timing pairs against 572)."""
+    whose pairs the pair test alone leaves out (653 significant timing pairs against 572). The
+    default table (significant pairs only, most pairs skipped) is those rows of every tested
+    pair's, value for value."""
     from cib.timing import timing_edges
 
     bench = _bench()
     path = shared_file("real", "ira538-election2016", bench.IRA_WIDE)
     actions, _, _ = cib.read_actions(path, mapping=bench.IRA_WIDE_MAP)
     labels = _ira_labels()["account_category"]
-    on = timing_edges(actions)
-    off = timing_edges(actions, groups=False)
+    on = timing_edges(actions, pairs="all")
+    off = timing_edges(actions, groups=False, pairs="all")
+    for every, sig in ((on, timing_edges(actions)), (off, timing_edges(actions, groups=False))):
+        pd.testing.assert_frame_equal(sig, every[every["significant"]].reset_index(drop=True),
+                                      check_exact=True)
+        assert len(sig) and sig.attrs["pairs_tested"] == len(every) > len(sig)
     assert (off["timing_group"] == -1).all()
     added = on["significant"] & ~off["significant"]
     assert added.sum() >= 50 and (on["timing_group"][added] >= 0).all()

@@ -4,6 +4,8 @@ combined cluster test."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,17 +68,19 @@ def test_schedule_group_found_organic_and_brands_not():
 
 def test_brands_share_many_bins_yet_the_hour_shift_explains_them():
     a = _world()
-    e = timing_edges(a)
+    e = timing_edges(a, pairs="all")
     brands = e[e["account_u"].str.startswith("b") & e["account_v"].str.startswith("b")]
     assert len(brands) and brands["weight"].max() >= 3
     assert not brands["significant"].any()
 
 
-def test_timing_edges_invariant_to_row_order():
+@pytest.mark.parametrize("pairs", ["significant", "all"])
+def test_timing_edges_invariant_to_row_order(pairs):
     a = _world(seed=3)
-    e1 = timing_edges(a)
-    e2 = timing_edges(a.sample(frac=1, random_state=2).reset_index(drop=True))
+    e1 = timing_edges(a, pairs=pairs)
+    e2 = timing_edges(a.sample(frac=1, random_state=2).reset_index(drop=True), pairs=pairs)
     pd.testing.assert_frame_equal(e1, e2)
+    assert len(e1) and e1.attrs == e2.attrs
 
 
 def test_reposts_are_not_timing_evidence():
@@ -90,10 +94,11 @@ def test_bin_boundaries():
     # 59 s apart in the same minute bin: common; across a minute boundary: not
     t = [START + pd.Timedelta(hours=h) for h in (1, 5, 9)]
     rows = [("a", x) for x in t] + [("b", x + pd.Timedelta(seconds=59)) for x in t]
-    e = timing_edges(_posts(rows), min_common=3)
+    e = timing_edges(_posts(rows), min_common=3, pairs="all")
     assert e["weight"].tolist() == [3]
     rows = [("a", x) for x in t] + [("b", x + pd.Timedelta(seconds=60)) for x in t]
-    assert timing_edges(_posts(rows), min_common=1).empty
+    e = timing_edges(_posts(rows), min_common=1, pairs="all")
+    assert e.empty and e.attrs["pairs_tested"] == 0
 
 
 def test_timing_pvalues_and_min_p_combination():
@@ -157,7 +162,20 @@ def test_cli_no_timing_and_timing_table(tmp_path):
                                     "--n-null", "20", "--fdr-runs", "2"])
     assert res.exit_code == 0, res.output
     t = pd.read_csv(tmp_path / "o" / "timing_edges.csv")
-    assert t["significant"].sum() == 15
+    assert t["significant"].sum() == 15 == len(t)
+    # every tested pair on demand; the significant rows and the rest of the run unchanged
+    res = CliRunner().invoke(main, ["detect", str(path), "-o", str(tmp_path / "all"),
+                                    "--n-null", "20", "--fdr-runs", "2", "--timing-pairs", "all"])
+    assert res.exit_code == 0, res.output
+    every = pd.read_csv(tmp_path / "all" / "timing_edges.csv")
+    assert len(every) > 100
+    pd.testing.assert_frame_equal(every[every["significant"]].reset_index(drop=True), t)
+    m1, m2 = (json.loads((tmp_path / d / "manifest.json").read_text()) for d in ("o", "all"))
+    assert m1["counts"] == m2["counts"] and m1["counts"]["timing_pairs_tested"] == len(every)
+    assert (m1["parameters"]["timing_pairs"], m2["parameters"]["timing_pairs"]) == (
+        "significant", "all")
+    for f in ("clusters.csv", "members.csv", "edges.csv"):
+        assert (tmp_path / "o" / f).read_bytes() == (tmp_path / "all" / f).read_bytes()
     res = CliRunner().invoke(main, ["detect", str(path), "-o", str(tmp_path / "o2"),
                                     "--no-timing", "--n-null", "20", "--fdr-runs", "2"])
     assert res.exit_code == 0, res.output
@@ -224,11 +242,11 @@ def test_a_group_is_found_where_its_pairs_are_lost_among_all_pairs():
     them, which random whole-hour shifts of the schedules never give. Its pairs get the group's
     q-value and ``timing_group``; no background account joins it."""
     a = _crowd_with_group()
-    plain = timing_edges(a, groups=False)
+    plain = timing_edges(a, groups=False, pairs="all")
     g = plain[plain["account_u"].str.startswith("g") & plain["account_v"].str.startswith("g")]
     assert len(g) >= 90 and not plain["significant"].any()
     assert (plain["timing_group"] == -1).all()
-    e = timing_edges(a)
+    e = timing_edges(a, pairs="all")
     sig = e[e["significant"]]
     members = set(sig["account_u"]) | set(sig["account_v"])
     assert members == {f"g{k:02d}" for k in range(15)}
@@ -238,8 +256,8 @@ def test_a_group_is_found_where_its_pairs_are_lost_among_all_pairs():
     assert len(bg) > 50 and (bg["timing_group"] == -1).all()
     pd.testing.assert_series_equal(bg["q_value"], plain.loc[bg.index, "q_value"])
     # the same seed gives the same table; no null runs, no groups
-    pd.testing.assert_frame_equal(e, timing_edges(a))
-    assert not timing_edges(a, null_runs=0)["significant"].any()
+    pd.testing.assert_frame_equal(e, timing_edges(a, pairs="all"))
+    assert timing_edges(a, null_runs=0).empty
 
 
 def test_an_account_with_few_ties_to_a_large_group_does_not_join_it():
@@ -290,25 +308,94 @@ def test_an_account_in_a_few_of_a_groups_minutes_does_not_join_it(monkeypatch):
     assert "x0" in members(timing_edges(a))
 
 
-def test_shift_overlaps_in_parallel_blocks_equal_one_serial_pass():
-    """The timing pair test's overlaps, run in blocks of pairs on numba's threads, are those of
-    one pass over the pairs in plain Python, pair for pair."""
-    import numpy as np
+def _reference_pairs(a, bin_s=60, min_common=3, max_shift_h=3):
+    """The timing pair test, one pair at a time with Python sets: every pair with at least
+    ``min_common`` common bins."""
+    from itertools import combinations
 
-    from cib.timing import _nb_shift_overlaps, _shift_overlaps, _shifts
+    from scipy.stats import poisson
 
-    rng = np.random.default_rng(3)
-    n_acc = 60
-    acc = np.sort(rng.integers(0, n_acc, 3000))
-    bins = rng.integers(0, 3 * 1440, acc.size)
-    order = np.lexsort((bins, acc))
-    acc, bins = acc[order], bins[order]
-    ptr = np.concatenate(([0], np.cumsum(np.bincount(acc, minlength=n_acc)))).astype(np.int64)
-    u, v = np.triu_indices(n_acc, 1)
-    u, v = u.astype(np.int64), v.astype(np.int64)
+    from cib.coaction._edges import popularity_discount
+
+    pb = post_bins(a, bin_s)
+    per_day = 86400 // bin_s
+    by = {acc: g["bin"].tolist() for acc, g in pb.groupby("account_id", sort=True)}
+    posters = pb["bin"].value_counts()
+    span = int(pb["bin"].max() - pb["bin"].min() + 1)
+    shifts = [h * 3600 // bin_s for h in range(-max_shift_h, max_shift_h + 1) if h]
+    rows = []
+    for u, v in combinations(sorted(by), 2):
+        common = sorted(set(by[u]) & set(by[v]))
+        if len(common) < min_common:
+            continue
+        weighted = 0.0
+        for b in common:  # in ascending order, as the kernel adds them
+            weighted += float(popularity_discount(np.array([posters[b]]))[0])
+        times = len({b % per_day for b in common})
+        total = sum(len({b % per_day for b in set(by[u]) & {x + s for x in by[v]}})
+                    for s in shifts)
+        expected = max(total / len(shifts), len(by[u]) * len(by[v]) / span)
+        rows.append((u, v, len(common), times, weighted, len(by[u]), len(by[v]), expected,
+                     float(poisson.sf(times - 1, max(expected, 1e-12)))))
+    return pd.DataFrame(rows, columns=["account_u", "account_v", "weight", "times_of_day",
+                                       "weighted", "n_posts_u", "n_posts_v", "expected",
+                                       "p_value"])
+
+
+@pytest.mark.parametrize("seed,min_common", [(0, 3), (1, 2), (2, 4), (3, 1)])
+def test_pair_test_equals_a_pair_by_pair_reference(seed, min_common):
+    """Every tested pair's figures equal those of a pair-by-pair reference with Python sets,
+    exactly: accounts with fewer posts than min_common, schedules repeated on several days
+    (one time of day), busy and quiet minutes, brands on the hour."""
+    a = _world(seed, n_organic=120, n_brands=12)
+    e = timing_edges(a, min_common=min_common, pairs="all", groups=False)
+    ref = _reference_pairs(a, min_common=min_common)
+    assert len(ref) > 50 and e.attrs["pairs_tested"] == len(ref)
+    pd.testing.assert_frame_equal(e[ref.columns], ref.astype({"account_u": str, "account_v": str}),
+                                  check_exact=True)
+
+
+def test_skipped_pairs_are_exactly_those_beyond_the_bound():
+    """With a bound, the pair test returns exactly the rows of all pairs whose p-value is
+    within it (the floor-based skip never drops one that is), counts all as tested, and does
+    not depend on how the accounts are split into blocks."""
+    from cib.timing import _pair_tests, _prepare, _shifts
+
+    a = _world(4, n_organic=400, n_brands=30)
+    pb = post_bins(a)
+    acc, _ = pd.factorize(pb["account_id"], sort=True)
+    acc = acc.astype(np.int64)
+    bins = pb["bin"].to_numpy(np.int64)
+    posts = _prepare(acc, bins, int(acc.max()) + 1, 3)
     shifts = _shifts(60, 3)
-    obs, lam = _shift_overlaps(ptr, bins, u, v, shifts, 1440)
-    serial = getattr(_nb_shift_overlaps, "py_func", _nb_shift_overlaps)
-    obs1, lam1 = serial(ptr, bins, u, v, shifts, 1440, np.array([0, u.size]), 1)
-    assert np.array_equal(obs, obs1) and np.array_equal(lam, lam1)
-    assert obs.sum() > 0
+    full = _pair_tests(posts, shifts, 1440, 3)
+    assert posts.blocks.size > 3
+    one = _pair_tests(posts._replace(blocks=np.array([0, acc.max() + 1])), shifts, 1440, 3)
+    for x, y in zip(full, one):
+        assert np.array_equal(x, y)
+    p = full[6]
+    for bound in (0.0, 1e-12, 1e-6, float(np.median(p)), 0.5, 1.0):
+        got = _pair_tests(posts, shifts, 1440, 3, bound)
+        keep = p <= bound
+        assert got[-1] == full[-1] == p.size
+        for x, y in zip(got[:-1], full[:-1]):
+            assert np.array_equal(x, y[keep])
+
+
+@pytest.mark.parametrize("groups", [False, True])
+def test_significant_pairs_are_those_of_all_pairs_bit_for_bit(groups):
+    """pairs="significant" skips most pairs, yet its rows are the significant rows of
+    pairs="all", every value equal (q-values of Benjamini-Hochberg over all tested pairs,
+    timing groups and their q-values)."""
+    got = []
+    for a in (_world(5), _crowd_with_group(2, n_background=800)):
+        every = timing_edges(a, groups=groups, pairs="all")
+        sig = timing_edges(a, groups=groups)
+        assert sig["significant"].all() and sig.attrs == every.attrs == {
+            "pairs_tested": len(every)}
+        pd.testing.assert_frame_equal(sig, every[every["significant"]].reset_index(drop=True),
+                                      check_exact=True)
+        assert len(every) > len(sig)
+        got.append(sig)
+    both = pd.concat(got)
+    assert len(both) and (both["timing_group"] >= 0).any() == groups
