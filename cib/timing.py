@@ -10,10 +10,12 @@ Signal
     Each account's original posts (``action_type == "post"``; reposts, replies and quotes follow
     someone else's post and are left to the co-action join) are put into time bins of
     ``bin_s`` seconds (default 60). Two accounts' *common bins* are the bins both posted in.
-    Candidate pairs share at least ``min_common`` bins; they are found with the account-major
-    aggregation kernel (a bin is an object, the window is 0), so a busy minute costs time but
-    no memory. ``weighted`` sums the popularity discount ``1 / log2(k)`` over the common bins
-    (``k`` = accounts posting in the bin): a busy minute that everyone posts in says little.
+    Candidate pairs share at least ``min_common`` bins; they are found by an account-major scan
+    (:func:`_nb_pair_block`: each account against the later posters of its bins, counted in a
+    scratch table), so a busy minute costs time but no memory. Only the pairs that can be
+    significant are finished by default (:func:`timing_edges`, Notes). ``weighted`` sums the
+    popularity discount ``1 / log2(k)`` over the common bins (``k`` = accounts posting in the
+    bin): a busy minute that everyone posts in says little.
 
 Null model: shifts by whole hours
     What would the pair share if the two schedules were unrelated but each kept its own rhythm?
@@ -53,8 +55,8 @@ from .coaction._kernel import _jit, get_num_threads
 from .params import check_choice, check_number, parse_duration
 from .schema import to_epoch_ns
 
-__all__ = ["TIMING_COLUMNS", "TIMING_PAIRS", "timing_edges", "timing_pvalues", "post_bins", "merge_timing",
-           "combine_timing_pvalues"]
+__all__ = ["TIMING_COLUMNS", "TIMING_PAIRS", "timing_edges", "timing_pvalues", "post_bins",
+           "merge_timing", "combine_timing_pvalues"]
 
 #: What :func:`timing_edges` returns: the significant pairs, or every tested pair.
 TIMING_PAIRS = ("significant", "all")
