@@ -295,10 +295,17 @@ def _jaccard_ge(vals, off, x, y, threshold):
             inter += 1
             i += 1
             j += 1
-        elif vals[i] < vals[j]:
+            continue
+        if vals[i] < vals[j]:
             i += 1
         else:
             j += 1
+        # the most the intersection can still reach: when even that fails the test below
+        # (which only gets easier as it grows), the answer is no; most candidate pairs of an
+        # LSH bucket are far from the threshold and stop a few elements in
+        best = inter + min(a1 - i, b1 - j)
+        if best < threshold * (la + lb - best) - 1e-9:
+            return False
     return inter >= threshold * (la + lb - inter) - 1e-9
 
 

@@ -7,6 +7,8 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -247,3 +249,26 @@ def test_real_troll_tweets_copypasta():
     per_group = pd.DataFrame({"n": norm[ok], "g": groups[ok]}).drop_duplicates().groupby("g").size()
     assert (per_group > 1).sum() >= 10
     assert per_group.max() < 0.01 * len(texts)
+
+
+@settings(deadline=None)
+@given(a=st.sets(st.integers(0, 60), max_size=40), b=st.sets(st.integers(0, 60), max_size=40),
+       which=st.sampled_from(["exact", "above", "below", "fixed"]),
+       fixed=st.sampled_from([0.5, 0.8, 0.9, 1.0]))
+def test_jaccard_test_agrees_with_python_sets(a, b, which, fixed):
+    """The verification's Jaccard test (with its early exits) says what Python's sets say,
+    at the threshold itself too: the early stop must never turn a pass into a fail."""
+    from cib.text import _jaccard_ge
+
+    union = len(a | b)
+    exact = len(a & b) / union if union else 1.0
+    t = {"exact": exact, "above": min(exact + 1e-6, 1.0), "below": max(exact - 1e-6, 0.01),
+         "fixed": fixed}[which]
+    vals = np.array(sorted(a) + sorted(b), dtype=np.uint64)
+    off = np.array([0, len(a), len(a) + len(b)], dtype=np.int64)
+    inter = len(a & b)
+    want = inter >= t * (len(a) + len(b) - inter) - 1e-9
+    assert _jaccard_ge(vals, off, 0, 1, t) == want
+    assert _jaccard_ge(vals, off, 1, 0, t) == want
+    if which == "exact" and union:
+        assert want
