@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cib.errors import InputError, ParameterError
 from cib.schema import ACTION_COLUMNS, ACTION_TYPES, TRACE_COLUMNS
@@ -103,3 +105,26 @@ def test_bad_kinds_and_bad_actions():
         build_traces(a, kinds="repost,likes")
     with pytest.raises(InputError, match="lacks required columns"):
         build_traces(a.drop(columns=["urls"]))
+
+
+# the pieces a hostile or unusual text is made of: case variants that only Unicode folding
+# relates (long s, Kelvin sign, dotted I, fullwidth forms), every kind of whitespace, URL and
+# mention fragments
+_TEXT_PIECES = ["http", "HTTP", "https://", "http://t.co/x", "://", "wWw.x", "ſ", "hTTpſ://", "ｈｔｔｐｓ：／／", "www.", "WWW．",
+                "@", "＠", "a@b", "@bob", "x", "K", "\u212a", "İ", "ß", " ", "\t", "\n", "\u00a0",
+                "\u2003", "\u3000", "\x1c", "\x85", "\u2028", "é", "e\u0301", "選挙", ".", "/"]
+
+
+@settings(deadline=None)
+@given(st.lists(st.sampled_from(_TEXT_PIECES) | st.text(max_size=3), max_size=12))
+def test_normalize_text_matches_the_plain_regex_version(pieces):
+    """normalize_text skips its patterns where they cannot match and collapses whitespace with
+    str.split: the same result as running every pattern on every text."""
+    import re
+    import unicodedata
+
+    text = "".join(pieces)
+    t = unicodedata.normalize("NFKC", text).casefold()
+    t = re.sub(r"(?:https?://|www\.)\S+", " ", t, flags=re.IGNORECASE)
+    t = re.sub(r"(?<!\w)@\w+", " ", t)
+    assert normalize_text(text) == re.sub(r"\s+", " ", t).strip()
