@@ -167,10 +167,12 @@ def _burst_graph(c: _Coded, st: SortedTraces, skip: np.ndarray,
 
 
 def _communities(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, seed: int,
-                 resolution: float, min_size: int) -> np.ndarray:
+                 resolution: float, min_size: int, max_iterations: int | None = None
+                 ) -> np.ndarray:
     """Leiden (modularity) communities of the burst graph: a label per account code, -1 for
     accounts outside communities of at least ``min_size``; labels 0, 1, ... by decreasing
-    size, ties by smallest account code."""
+    size, ties by smallest account code. ``max_iterations`` caps Leiden's iterations
+    (:func:`cib.communities.leiden_membership`)."""
     lab = np.full(n, -1, dtype=np.int64)
     if u.size == 0:
         return lab
@@ -182,7 +184,8 @@ def _communities(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, seed: int,
     pos = np.searchsorted(nodes, np.stack([u, v], axis=1))
     g = ig.Graph(n=nodes.size, edges=pos.tolist())
     with _seeded(int(seed)):
-        membership = np.asarray(leiden_membership(g, w.tolist(), resolution), dtype=np.int64)
+        membership = np.asarray(leiden_membership(g, w.tolist(), resolution, max_iterations),
+                                dtype=np.int64)
     sizes = np.bincount(membership)
     first = np.full(sizes.size, np.iinfo(np.int64).max)
     np.minimum.at(first, membership, nodes)

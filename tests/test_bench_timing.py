@@ -21,3 +21,18 @@ def test_bench_timing_runs_both_ways_and_compares(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "| all (as before) |" in res.stdout and "| significant (default) |" in res.stdout
     assert "significant rows identical" in res.stdout
+
+
+def test_bench_timing_compares_caps_of_leiden_iterations(tmp_path):
+    actions, truth = simulate(n_accounts=400, n_groups=3, seed=4)
+    path = tmp_path / "a.parquet"
+    actions.to_parquet(path)
+    truth_path = tmp_path / "truth.csv"
+    truth.to_csv(truth_path, index=False)
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_timing.py"), "--posts",
+                          str(path), "--group-iterations", "1,100", "--truth", str(truth_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "| Leiden iterations at most |" in res.stdout
+    assert "| 1 |" in res.stdout and "| 100 |" in res.stdout
+    assert "1 against 100:" in res.stdout
