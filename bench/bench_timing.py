@@ -100,7 +100,8 @@ def caps(posts: str, iterations: list[int], truth: str | None, tmp: Path) -> Non
                 desc.append(str(len(m)))
             else:
                 p = planted.reindex(m).fillna(-1).astype(int).value_counts()
-                desc.append(f"{len(m)} ({', '.join(f'{n} of planted {k}' if k >= 0 else f'{n} organic' for k, n in p.items())})")
+                who = [f"{n} of planted {k}" if k >= 0 else f"{n} organic" for k, n in p.items()]
+                desc.append(f"{len(m)} ({', '.join(who)})")
         rows.append((cap, r, len(g), "; ".join(desc) or "none"))
         print(cap, r, flush=True)
     print("\n| Leiden iterations at most | wall s | peak RSS GB | significant pairs | pairs in "

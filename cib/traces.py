@@ -160,7 +160,7 @@ def normalize_text(text: str) -> str:
     t = unicodedata.normalize("NFKC", text).casefold()
     # the patterns run only where they can match (after NFKC and case folding a URL holds
     # "http" or "www.", a mention "@"), and whitespace collapses with str.split, which splits on
-    # what the patterns' \s matches: the same result, ten times faster on texts without either
+    # what the patterns' \s matches: the same result, 3.7x faster on simulated texts
     if "http" in t or "www." in t:
         t = _URL_IN_TEXT.sub(" ", t)
     if "@" in t:
