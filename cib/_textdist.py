@@ -134,10 +134,18 @@ def verify_buckets(*pieces: tuple[np.ndarray, np.ndarray, np.ndarray],
     key = np.concatenate([p[0] for p in pieces])
     band = np.concatenate([p[1] for p in pieces])
     txt = np.concatenate([p[2] for p in pieces])
-    uniq = np.array(sorted(set(txt.tolist())), dtype=object)
-    if uniq.size < 2:
+    # each distinct text's index in the sorted distinct texts (a hash table, then a sort of
+    # the distinct ones: a quarter of the time of a lookup of every record in the sorted texts)
+    codes, first = pd.factorize(txt)
+    first = np.asarray(first, dtype=object)
+    if first.size < 2:
         return none
-    code = pd.Index(uniq).get_indexer(txt).astype(np.int64)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size, dtype=np.int64)
+    uniq = first[order]
+    code = rank[codes]
+    del codes, first, order, rank
     # buckets (band, key), members in text order (= their index in the sorted texts)
     order = np.lexsort((code, key, band))
     key, band, code = key[order], band[order], code[order]
