@@ -124,3 +124,18 @@ def test_on_a_dask_cluster():
         got = _text_groups_partitioned(client, futs, 10, 0.8)
     assert got == _text_groups([cd._norm_texts(f, 10) for f in frames], 0.8)
     assert len(got) > 100
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 100, 40_000])
+def test_split_by_is_the_mask_split(n):
+    """split_by gives, per destination, what a boolean mask gives (same elements, same order),
+    with the int16 radix path and without it."""
+    rng = np.random.default_rng(n)
+    dest = rng.integers(0, n, 5000)
+    a = rng.integers(0, 10**12, 5000).astype(np.uint64)
+    b = np.array([f"t{i}" for i in range(5000)], dtype=object)
+    got = T.split_by(dest, n, a, b)
+    assert len(got) == n
+    for i in range(n):
+        assert np.array_equal(got[i][0], a[dest == i]) and got[i][0].dtype == a.dtype
+        assert got[i][1].tolist() == b[dest == i].tolist()
