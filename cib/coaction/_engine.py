@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._lookup import codes_in
 from ..errors import CibError
 from ..schema import from_epoch_ns, to_epoch_ns
 from . import _kernel as K
@@ -186,7 +187,7 @@ class CodedTraces:
                 raise ValueError("CodedTraces: one account code per trace")
         else:  # the accounts of all the traces, of which these are the repeated objects' ones
             accounts = pd.Index(np.asarray(accounts, dtype=object))
-            acc = accounts.get_indexer(pd.Index(np.asarray(traces["account_id"], dtype=object)))
+            acc = codes_in(accounts, traces["account_id"])
             if (acc < 0).any():
                 raise ValueError("CodedTraces: an account of the traces is not in `accounts`")
         self.account = acc.astype(np.int64)
@@ -218,7 +219,7 @@ class CodedTraces:
 
     def account_codes(self, ids) -> np.ndarray:
         """Codes of account ids (-1 for unknown ones)."""
-        return self.accounts.get_indexer(pd.Index(np.asarray(ids, dtype=object))).astype(np.int64)
+        return codes_in(self.accounts, ids)
 
 
 class SortedTraces:
