@@ -784,6 +784,33 @@ class _Prepared:
     id_store: list
     n_actions: int
     n_accounts: int
+    #: the dtypes of the traces' columns once :meth:`thin` let all but ``action_id`` go
+    trace_dtypes: pd.Series | None = None
+
+    def thin(self, coded) -> pd.DataFrame:
+        """Keep only the ``action_id`` column of the repeated objects' traces, once ``coded``
+        (their :class:`cib.nullmodel._Coded`) holds the rest as codes: the accounts, times,
+        kinds and objects are ~70 bytes a trace of the central process's memory, and
+        :meth:`rows` rebuilds any rows from the codes. The thin frame is returned (and kept)."""
+        from .schema import TRACE_COLUMNS
+
+        if list(self.traces.columns) == list(TRACE_COLUMNS) and len(self.traces) == len(
+                coded.group):
+            self.trace_dtypes = self.traces.dtypes
+            self.traces = self.traces[["action_id"]]
+        return self.traces
+
+    def rows(self, coded, rows: np.ndarray | None) -> pd.DataFrame:
+        """TRACES rows ``rows`` (None: all) of the repeated objects' traces, in full."""
+        if self.trace_dtypes is None:
+            return self.traces if rows is None else \
+                self.traces.take(rows).reset_index(drop=True)
+        return coded.trace_rows(rows, self.traces["action_id"], self.trace_dtypes)
+
+    def unthin(self, coded) -> None:
+        """The repeated objects' traces in full again (for :meth:`detection_traces`)."""
+        self.traces = self.rows(coded, None)
+        self.trace_dtypes = None
 
     def author_of(self, ids: np.ndarray) -> np.ndarray:
         """The account ids of the authors of the posts ``ids`` (None: not in the data), looked
@@ -1025,7 +1052,7 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     lap("dask_gather")
     prep = _Prepared(traces, accounts, cand_keys, n_all, client, store, singles, n_traces,
                      by_kind, id_store, len(pa_), n_accounts)
-    del id_store
+    del id_store, traces  # the central stages thin the frame (_Prepared.thin): no copy here
     from .pipeline import detect
 
     det = detect(posts, _prepared=prep, **params)

@@ -559,6 +559,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         n_traces, by_kind = _prepared.n_traces, _prepared.traces_by_kind
         lap("traces")
         coded = _Coded(traces, _prepared.accounts)
+        # the columns the codes hold go: the action ids are all that is kept of the frame
+        traces = _prepared.thin(coded)
     window_ns = int(round(w * 1e9))
     if per_author:  # the dask engine looks the posts' authors up on its workers
         coded.set_authors(actions, author_of=None if _prepared is None else _prepared.author_of)
@@ -779,8 +781,10 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     }
     if all_traces is None:  # the dask engine: the members' traces of objects acted on once
         # join the others, once the engine's per-trace arrays are let go
-        del coded, st, st_long, per_group, coacting, traces, removed
+        del st, st_long, per_group, coacting, traces, removed
         release_memory()
+        _prepared.unthin(coded)
+        del coded
         all_traces = _prepared.detection_traces()
     return Detection(clusters=clusters, members=members, edges=edges, evidence=evidence,
                      edges_by_kind=by_kind_edges, coactions=pairs, traces=all_traces,
@@ -797,7 +801,7 @@ def _own_traces(traces: pd.DataFrame, coacting: np.ndarray, coded: _Coded, mine:
     dask engine, from the workers."""
     rows = np.flatnonzero(mine[coded.account])
     if prepared is not None:
-        return prepared.own_traces(traces.take(rows).reset_index(drop=True), coacting[rows],
+        return prepared.own_traces(prepared.rows(coded, rows), coacting[rows],
                                    coded.accounts[mine])
     if keep is None:  # every trace is on a repeated object
         return traces.take(rows).reset_index(drop=True), coacting[rows]
@@ -817,6 +821,20 @@ def _own_traces(traces: pd.DataFrame, coacting: np.ndarray, coded: _Coded, mine:
 EDGE_CHUNK_COACTIONS = 2_000_000
 
 
+def _popularity(coded: _Coded, i: np.ndarray) -> pd.Series:
+    """The distinct accounts of the objects of trace rows ``i``, by ``(kind, object_id)``, from
+    the codes (``edges_per_kind`` would group all TRACES by their strings for it: ~200 bytes a
+    trace, for a few thousand objects)."""
+    from .coaction._partial import sorted_unique
+
+    groups = sorted_unique(coded.group[i])
+    return pd.Series(
+        coded.object_accounts[groups].astype(np.int64),
+        index=pd.MultiIndex.from_arrays([coded.kind_names[coded.group_kind[groups]],
+                                         coded.group_object[groups]],
+                                        names=["kind", "object_id"]))
+
+
 def _candidate_edges(traces: pd.DataFrame, coded: _Coded, i: np.ndarray, j: np.ndarray,
                      chunk: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``edges_per_kind`` and ``combine_edges`` of the co-actions ``(i, j)`` (trace rows), in
@@ -827,14 +845,7 @@ def _candidate_edges(traces: pd.DataFrame, coded: _Coded, i: np.ndarray, j: np.n
     chunk = EDGE_CHUNK_COACTIONS if chunk is None else int(chunk)
     from .coaction._partial import sorted_unique
 
-    # the popularity of the objects acted on, from the codes (edges_per_kind would group all
-    # TRACES by their strings for it: ~200 bytes a trace, for a few thousand objects)
-    groups = sorted_unique(coded.group[i])
-    popularity = pd.Series(
-        coded.object_accounts[groups].astype(np.int64),
-        index=pd.MultiIndex.from_arrays([coded.kind_names[coded.group_kind[groups]],
-                                         coded.group_object[groups]],
-                                        names=["kind", "object_id"]))
+    popularity = _popularity(coded, i)
     if i.size <= chunk:
         pairs = coaction_frame(traces, coded, i, j)
         by_kind = edges_per_kind(pairs, None, popularity)
@@ -994,7 +1005,7 @@ def _add_group_edges(candidates: pd.DataFrame, traces: pd.DataFrame, coded: _Cod
     if i.size == 0:
         return out
     pairs = coaction_frame(traces, coded, i, j)
-    comb = combine_edges(edges_per_kind(pairs, traces), pairs)
+    comb = combine_edges(edges_per_kind(pairs, None, _popularity(coded, i)), pairs)
     key = out["account_u"].astype(str) + "\x00" + out["account_v"].astype(str)
     ckey = comb["account_u"].astype(str) + "\x00" + comb["account_v"].astype(str)
     out.loc[key.isin(ckey).to_numpy(), "group_edge"] = True

@@ -280,3 +280,26 @@ def test_coded_traces_refuse_accounts_that_miss_one():
         CodedTraces(tr, pd.Index(["a"]))
     with pytest.raises(ValueError, match="one account code per trace"):
         CodedTraces(tr, pd.Index(["a", "b"]), np.array([0]))
+
+
+@QUICK
+@given(rows=rows_strategy, seed=st.integers(0, 5))
+def test_trace_rows_rebuild_what_take_gives(rows, seed):
+    """The dask engine's central process keeps only the action ids of the traces it coded:
+    any rows rebuilt from the codes are the frame's own rows, values and dtypes, whether the
+    traces came sorted (codes read off the runs) or not (sorted factorizations)."""
+    from cib.datasets import simulate
+    from cib.traces import build_traces
+
+    frames = [make_traces(rows)]
+    frames.append(frames[0].sample(frac=1, random_state=seed).reset_index(drop=True))
+    if seed == 0:  # Arrow strings, as build_traces gives them
+        frames.append(build_traces(simulate(n_accounts=60, n_groups=2, seed=1)[0]))
+    for tr in frames:
+        c = CodedTraces(tr)
+        pick = np.random.default_rng(seed).integers(0, max(len(tr), 1), size=min(len(tr), 7))
+        for r in (pick, None):
+            got = c.trace_rows(r, tr["action_id"], tr.dtypes)
+            want = tr if r is None else tr.take(r).reset_index(drop=True)
+            pd.testing.assert_frame_equal(got, want)
+            assert got.equals(want)

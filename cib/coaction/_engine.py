@@ -221,6 +221,28 @@ class CodedTraces:
         """Codes of account ids (-1 for unknown ones)."""
         return codes_in(self.accounts, ids)
 
+    def trace_rows(self, rows: np.ndarray | None, action_id: pd.Series,
+                   dtypes: pd.Series) -> pd.DataFrame:
+        """TRACES rows ``rows`` (None: all) rebuilt from the codes, with the ``action_id``
+        column of the traces coded (the one column not in the codes) and the traces' column
+        order and ``dtypes``: what ``traces.take(rows)`` gives, for a process that let the
+        traces' other columns go once they were coded (the dask engine's central one)."""
+        if rows is None:
+            rows = np.arange(len(self.group), dtype=np.int64)
+        g = self.group[rows]
+        built = {
+            "account_id": pd.Series(self.accounts.to_numpy(dtype=object)[self.account[rows]]),
+            "timestamp": pd.Series(from_epoch_ns(self.time[rows])),
+            "kind": pd.Series(self.kind_names[self.group_kind[g]]),
+            "object_id": pd.Series(self.group_object[g]),
+            "action_id": action_id.take(rows).reset_index(drop=True),
+        }
+        out = {}
+        for col, dtype in dtypes.items():
+            out[col] = built[col] if built[col].dtype == dtype else built[col].astype(dtype)
+            del built[col]
+        return pd.DataFrame(out)
+
 
 class SortedTraces:
     """The traces of a :class:`CodedTraces` in ``(group, time)`` order for one time array (the
@@ -437,9 +459,11 @@ def coaction_frame(traces: pd.DataFrame, coded: CodedTraces, i: np.ndarray,
     def rows(col: str, at: np.ndarray) -> np.ndarray:  # only the rows needed become objects
         return traces[col].iloc[at].to_numpy(dtype=object)
 
+    # kind and object from the codes: ``traces`` may hold the action ids only (dask engine)
+    g = coded.group[i2]
     out = pd.DataFrame({
-        "kind": rows("kind", i2),
-        "object_id": rows("object_id", i2),
+        "kind": coded.kind_names[coded.group_kind[g]],
+        "object_id": coded.group_object[g].to_numpy(dtype=object),
         "account_a": acc[coded.account[i2]],
         "account_b": acc[coded.account[j2]],
         "action_a": rows("action_id", i2),
