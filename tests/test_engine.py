@@ -303,3 +303,21 @@ def test_trace_rows_rebuild_what_take_gives(rows, seed):
             want = tr if r is None else tr.take(r).reset_index(drop=True)
             pd.testing.assert_frame_equal(got, want)
             assert got.equals(want)
+
+
+@QUICK
+@given(rows=rows_strategy, seed=st.integers(0, 5))
+def test_shared_incidence_from_the_codes_is_the_csr_one(rows, seed):
+    """The edge tests' incidence (built from the codes, no scipy matrix) holds what the
+    canonical CSR account x object incidence holds, less the objects of one account."""
+    tr = make_traces(rows).sample(frac=1, random_state=seed).reset_index(drop=True)
+    c = _Coded(tr)
+    ptr, cols, data = c._shared_incidence()
+    inc = c.incidence
+    keep = np.bincount(inc.indices, minlength=c.n_groups)[inc.indices] >= 2
+    r = np.repeat(np.arange(inc.shape[0]), np.diff(inc.indptr))[keep]
+    want_ptr = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=inc.shape[0]))))
+    np.testing.assert_array_equal(ptr, want_ptr)
+    np.testing.assert_array_equal(cols, inc.indices[keep])
+    np.testing.assert_array_equal(data, inc.data[keep])
+    assert ptr.dtype == cols.dtype == np.int64 and data.dtype == np.float64
