@@ -615,6 +615,72 @@ def _merge_buckets(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+def _bucket_coded(bucket: pd.DataFrame, accounts: pd.Index) -> dict[str, Any]:
+    """A (kind, object) partition (sorted as TRACES are) as codes: its object runs' ``kind``,
+    ``object_id`` and lengths, per trace the account code in ``accounts`` (all accounts,
+    sorted), the time in ns and the ``action_id``; ``dtypes``: the columns' dtypes."""
+    from .coaction._engine import object_run_starts
+    from .schema import to_epoch_ns
+
+    n = len(bucket)
+    out: dict[str, Any] = {"n": n, "dtypes": bucket.dtypes}
+    if n == 0:
+        return out
+    starts = np.flatnonzero(object_run_starts(bucket))
+    local, uniq = pd.factorize(bucket["account_id"], sort=True)
+    glob = accounts.get_indexer(pd.Index(np.asarray(uniq, dtype=object))).astype(np.int64)
+    if (glob < 0).any():  # pragma: no cover - a bug, never bad input
+        raise RuntimeError("dask engine: an account of a partition is not in the account index")
+    out.update(run_kind=bucket["kind"].array.take(starts),
+               run_object=bucket["object_id"].array.take(starts),
+               run_len=np.diff(np.append(starts, n)).astype(np.int64),
+               account=glob[local], time=to_epoch_ns(bucket["timestamp"]),
+               action_id=bucket["action_id"].reset_index(drop=True))
+    return out
+
+
+def _merge_coded(pieces: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+    """The coded partitions of :func:`_bucket_coded` as the codes of one TRACES frame in the
+    order of :func:`_merge_buckets` (the object runs sorted by (kind, object id), each run as
+    it is): ``group``, ``group_kind``, ``group_object``, ``kind_names``, ``account``,
+    ``action`` and ``time`` for :meth:`cib.coaction.CodedTraces.from_codes` (the codes the
+    constructor reads off the merged frame's runs), with ``dtypes``; and the frame of the
+    ``action_id`` column. ``pieces`` is emptied on the way. None and an empty TRACES frame
+    when there are no traces."""
+    from .schema import empty_traces
+
+    if not pieces:
+        return None, empty_traces()
+    keys = pd.DataFrame({
+        "kind": pd.concat([pd.Series(p.pop("run_kind")) for p in pieces], ignore_index=True),
+        "object_id": pd.concat([pd.Series(p.pop("run_object")) for p in pieces],
+                               ignore_index=True)})
+    length = np.concatenate([p.pop("run_len") for p in pieces])
+    first = np.cumsum(length) - length
+    order = keys.sort_values(["kind", "object_id"], kind="mergesort").index.to_numpy()
+    length = length[order]
+    total = int(length.sum())
+    take = np.repeat(first[order] - (np.cumsum(length) - length), length) + np.arange(total)
+    del first
+    kind_codes, kinds = pd.factorize(keys["kind"].array.take(order), sort=True)
+    group_object = pd.Index(keys["object_id"].array.take(order))
+    del keys, order
+    codes: dict[str, Any] = {"dtypes": pieces[0]["dtypes"]}
+    for col in ("account", "time"):
+        whole = np.concatenate([p.pop(col) for p in pieces])
+        codes[col] = whole[take]
+        del whole
+    action_id = pd.concat([p.pop("action_id") for p in pieces], ignore_index=True)
+    pieces.clear()
+    action_id = action_id.take(take).reset_index(drop=True)
+    del take
+    codes.update(group=np.repeat(np.arange(len(length), dtype=np.int64), length),
+                 group_kind=kind_codes.astype(np.int64), group_object=group_object,
+                 kind_names=np.asarray(kinds, dtype=object),
+                 action=pd.factorize(action_id)[0].astype(np.int64))
+    return codes, pd.DataFrame({"action_id": action_id})
+
+
 def _bucket_accounts(bucket: pd.DataFrame) -> np.ndarray:
     return pd.unique(bucket["account_id"].to_numpy(dtype=object))
 
@@ -784,21 +850,21 @@ class _Prepared:
     id_store: list
     n_actions: int
     n_accounts: int
-    #: the dtypes of the traces' columns once :meth:`thin` let all but ``action_id`` go
+    #: the dtypes of the traces' columns when ``traces`` holds only their ``action_id``
     trace_dtypes: pd.Series | None = None
+    #: the codes of the traces from the workers (see :meth:`code`)
+    codes: dict[str, Any] | None = None
 
-    def thin(self, coded) -> pd.DataFrame:
-        """Keep only the ``action_id`` column of the repeated objects' traces, once ``coded``
-        (their :class:`cib.nullmodel._Coded`) holds the rest as codes: the accounts, times,
-        kinds and objects are ~70 bytes a trace of the central process's memory, and
-        :meth:`rows` rebuilds any rows from the codes. The thin frame is returned (and kept)."""
-        from .schema import TRACE_COLUMNS
-
-        if list(self.traces.columns) == list(TRACE_COLUMNS) and len(self.traces) == len(
-                coded.group):
-            self.trace_dtypes = self.traces.dtypes
-            self.traces = self.traces[["action_id"]]
-        return self.traces
+    def code(self, cls) -> tuple[Any, pd.DataFrame]:
+        """The repeated objects' traces coded (``cls``: :class:`cib.nullmodel._Coded`) from
+        the codes the workers sent, and the frame of their ``action_id`` column: the
+        accounts, times, kinds and objects (~70 bytes a trace of the central process's
+        memory) are only ever codes here, and :meth:`rows` rebuilds any rows from them."""
+        if self.codes is None:  # no traces: the (empty) frame coded as it is
+            return cls(self.traces, self.accounts), self.traces
+        coded = cls.from_codes(accounts=self.accounts, **self.codes)
+        self.codes = None
+        return coded, self.traces
 
     def rows(self, coded, rows: np.ndarray | None) -> pd.DataFrame:
         """TRACES rows ``rows`` (None: all) of the repeated objects' traces, in full."""
@@ -1039,20 +1105,26 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     cand_keys, n_all = _reduce_pairs(client, buckets, acc_f, window_ns,
                                      params.get("max_partners"), mw, n_red)
     lap("dask_join")
-    frames = []
-    while buckets:  # one partition in transfer at a time, each let go on the workers at once
-        f = buckets.pop(0).result()
-        if len(f):
-            frames.append(f)
-        del f
-    traces = _merge_buckets(frames)
+    # the workers code their partitions (account codes, times, the runs of objects): only
+    # the action ids travel as strings, and the central process never holds the full frame
+    coded_f = [client.submit(_safe, _bucket_coded, b, acc_f, pure=False) for b in buckets]
+    del buckets
+    pieces = []
+    while coded_f:  # one partition in transfer at a time, each let go on the workers at once
+        piece = _raise_failure(coded_f.pop(0).result())
+        if piece["n"]:
+            pieces.append(piece)
+        del piece
+    codes, traces = _merge_coded(pieces)
     from ._memory import release_memory
 
     release_memory()  # the pieces' memory, before the central stages come on top of it
     lap("dask_gather")
     prep = _Prepared(traces, accounts, cand_keys, n_all, client, store, singles, n_traces,
                      by_kind, id_store, len(pa_), n_accounts)
-    del id_store, traces  # the central stages thin the frame (_Prepared.thin): no copy here
+    if codes is not None:
+        prep.codes, prep.trace_dtypes = codes, codes.pop("dtypes")
+    del id_store, traces, codes
     from .pipeline import detect
 
     det = detect(posts, _prepared=prep, **params)

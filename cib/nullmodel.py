@@ -292,9 +292,8 @@ class _Coded(CodedTraces):
     """TRACES coded once as integers, with popularity bins and the account x object incidence:
     the common ground of the edge tests and the null runs."""
 
-    def __init__(self, traces: pd.DataFrame, accounts: pd.Index | None = None,
-                 account_codes: np.ndarray | None = None) -> None:
-        super().__init__(traces, accounts, account_codes)
+    def _finish(self) -> None:
+        super()._finish()
         self.bins = _popularity_bins(self.group_kind, self.n)
         _, self.bin_code = np.unique(self.bins, return_inverse=True)
         self._incidence = None

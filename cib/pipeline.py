@@ -555,12 +555,10 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         coded, traces, repeated = _Coded.repeated(all_traces)
     else:  # the dask engine gathered the repeated objects' traces only
         all_traces, repeated = None, None
-        traces = _prepared.traces
         n_traces, by_kind = _prepared.n_traces, _prepared.traces_by_kind
         lap("traces")
-        coded = _Coded(traces, _prepared.accounts)
-        # the columns the codes hold go: the action ids are all that is kept of the frame
-        traces = _prepared.thin(coded)
+        # coded from the workers' codes: of the frame, the action ids are all that is kept
+        coded, traces = _prepared.code(_Coded)
     window_ns = int(round(w * 1e9))
     if per_author:  # the dask engine looks the posts' authors up on its workers
         coded.set_authors(actions, author_of=None if _prepared is None else _prepared.author_of)

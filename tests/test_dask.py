@@ -297,11 +297,28 @@ def test_merge_buckets_is_the_sorted_concatenation(actions, n_buckets):
     want = pd.concat(buckets, ignore_index=True).sort_values(
         ["kind", "object_id", "timestamp", "account_id", "action_id"], kind="mergesort",
         ignore_index=True)
+    accounts = pd.Index(np.sort(tr["account_id"].unique().astype(object)))
+    pieces = [cd._bucket_coded(b, accounts) for b in buckets]  # before the merge empties them
     frames = [b for b in buckets if len(b)]
     got = cd._merge_buckets(frames)
     assert frames == []
     pd.testing.assert_frame_equal(got, want)
     assert cd._merge_buckets([]).empty
+    # coded on the workers and merged as codes: the codes of the merged frame, and its rows
+    from cib.nullmodel import _Coded
+
+    codes, thin = cd._merge_coded([p for p in pieces if p["n"]])
+    dtypes = codes.pop("dtypes")
+    c = _Coded.from_codes(accounts=accounts, **codes)
+    ref = _Coded(want, accounts)
+    for name in ("group", "group_kind", "kind_names", "account", "action", "time", "n", "bins",
+                 "bin_code"):
+        np.testing.assert_array_equal(getattr(c, name), getattr(ref, name), err_msg=name)
+    assert c.group_object.equals(ref.group_object)
+    assert c.group_object.dtype == ref.group_object.dtype
+    assert list(c.accounts) == list(ref.accounts)
+    assert c.trace_rows(None, thin["action_id"], dtypes).equals(want)
+    assert cd._merge_coded([])[0] is None
 
 
 def test_authors_looked_up_on_the_workers(client, actions):

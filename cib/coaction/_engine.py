@@ -196,6 +196,33 @@ class CodedTraces:
         # spares sorting ten million ids
         self.action = pd.factorize(traces["action_id"])[0].astype(np.int64)
         self.time = to_epoch_ns(traces["timestamp"])
+        self._finish()
+
+    @classmethod
+    def from_codes(cls, *, group: np.ndarray, group_kind: np.ndarray, group_object: pd.Index,
+                   kind_names: np.ndarray, account: np.ndarray, accounts: pd.Index,
+                   action: np.ndarray, time: np.ndarray):
+        """The coded traces from their codes, as the constructor would code the traces (the
+        dask engine's workers send codes, not the traces' strings): ``group`` per trace (the
+        runs of (kind, object) in sorted order), ``group_kind`` codes into the sorted
+        ``kind_names`` and ``group_object`` per group, ``account`` codes into the sorted
+        ``accounts``, ``action`` codes (one per distinct action id) and ``time`` in ns."""
+        self = cls.__new__(cls)
+        self.group = np.asarray(group, dtype=np.int64)
+        self.group_kind = np.asarray(group_kind, dtype=np.int64)
+        self.group_object = pd.Index(group_object)
+        self.kind_names = np.asarray(kind_names, dtype=object)
+        self.account = np.asarray(account, dtype=np.int64)
+        self.accounts = pd.Index(np.asarray(accounts, dtype=object))
+        self.action = np.asarray(action, dtype=np.int64)
+        self.time = np.asarray(time, dtype=np.int64)
+        if not (len(self.group) == len(self.account) == len(self.action) == len(self.time)):
+            raise ValueError("CodedTraces.from_codes: one group, account, action, time per trace")
+        self._finish()
+        return self
+
+    def _finish(self) -> None:
+        """What follows from the codes (subclasses add theirs)."""
         self.n_groups = len(self.group_kind)
         self.n = np.bincount(self.group, minlength=self.n_groups).astype(np.float64)
         self._n_obj: np.ndarray | None = None
