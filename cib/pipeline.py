@@ -780,9 +780,10 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     if all_traces is None:  # the dask engine: the members' traces of objects acted on once
         # join the others, once the engine's per-trace arrays are let go
         del st, st_long, per_group, coacting, traces, removed
-        release_memory()
+        coded.let_go()
         _prepared.unthin(coded)
         del coded
+        release_memory()
         all_traces = _prepared.detection_traces()
     return Detection(clusters=clusters, members=members, edges=edges, evidence=evidence,
                      edges_by_kind=by_kind_edges, coactions=pairs, traces=all_traces,

@@ -254,21 +254,40 @@ class CodedTraces:
         column of the traces coded (the one column not in the codes) and the traces' column
         order and ``dtypes``: what ``traces.take(rows)`` gives, for a process that let the
         traces' other columns go once they were coded (the dask engine's central one)."""
+        return pd.DataFrame({col: self.trace_column(col, rows, action_id, dtype)
+                             for col, dtype in dtypes.items()})
+
+    def trace_column(self, col: str, rows: np.ndarray | None, action_id: pd.Series,
+                     dtype) -> pd.Series:
+        """One column of :meth:`trace_rows`. Strings are taken from the distinct values in
+        the column's own storage (Arrow strings: no Python string per row)."""
         if rows is None:
             rows = np.arange(len(self.group), dtype=np.int64)
-        g = self.group[rows]
-        built = {
-            "account_id": pd.Series(self.accounts.to_numpy(dtype=object)[self.account[rows]]),
-            "timestamp": pd.Series(from_epoch_ns(self.time[rows])),
-            "kind": pd.Series(self.kind_names[self.group_kind[g]]),
-            "object_id": pd.Series(self.group_object[g]),
-            "action_id": action_id.take(rows).reset_index(drop=True),
-        }
-        out = {}
-        for col, dtype in dtypes.items():
-            out[col] = built[col] if built[col].dtype == dtype else built[col].astype(dtype)
-            del built[col]
-        return pd.DataFrame(out)
+        if col == "account_id":
+            out = _take_strings(self.accounts, self.account[rows], dtype)
+        elif col == "kind":
+            out = _take_strings(self.kind_names, self.group_kind[self.group[rows]], dtype)
+        elif col == "object_id":
+            out = pd.Series(self.group_object.take(self.group[rows]))
+        elif col == "timestamp":
+            out = pd.Series(from_epoch_ns(self.time[rows]))
+        elif col == "action_id":
+            out = action_id.take(rows).reset_index(drop=True)
+        else:
+            raise KeyError(f"CodedTraces.trace_column: no column {col!r} in the codes")
+        return out if out.dtype == dtype else out.astype(dtype)
+
+
+def _take_strings(values, codes: np.ndarray, dtype) -> pd.Series:
+    """``values[codes]`` as a Series of ``dtype``: taken in Arrow when ``dtype`` stores its
+    strings there (the distinct values converted once), else through Python objects."""
+    values = np.asarray(values, dtype=object)
+    if isinstance(dtype, pd.StringDtype) or isinstance(dtype, pd.ArrowDtype):
+        try:
+            return pd.Series(pd.array(values, dtype=dtype)).take(codes).reset_index(drop=True)
+        except (TypeError, ValueError):  # values the dtype cannot hold: as objects below
+            pass
+    return pd.Series(values[codes])
 
 
 class SortedTraces:
