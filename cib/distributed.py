@@ -571,6 +571,18 @@ def _bucket(*pieces: pd.DataFrame) -> pd.DataFrame:
                            kind="mergesort", ignore_index=True)
 
 
+def _runs_in_order(keys: pd.DataFrame, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For object runs one after the other (``keys``: their ``kind`` and ``object_id``;
+    ``length``: their rows), the rows in the order of the runs sorted by (kind, object id),
+    each run as it is (``take``), and that order of the runs."""
+    first = np.cumsum(length) - length
+    order = keys.sort_values(["kind", "object_id"], kind="mergesort").index.to_numpy()
+    first, length = first[order], length[order]
+    # row k of the result: the run it falls in, and its place in that run
+    take = np.repeat(first - (np.cumsum(length) - length), length) + np.arange(int(length.sum()))
+    return take, order
+
+
 def _merge_buckets(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """The sorted (kind, object) partitions as one TRACES frame in the order of
     :func:`cib.traces.build_traces` (``kind``, ``object_id``, ``timestamp``, ``account_id``,
@@ -587,23 +599,13 @@ def _merge_buckets(frames: list[pd.DataFrame]) -> pd.DataFrame:
         return empty_traces()
     from .coaction._engine import object_run_starts
 
-    starts, keys = [], []
-    offset = 0
+    keys, lengths = [], []
     for f in frames:
         st = np.flatnonzero(object_run_starts(f))
-        starts.append(st + offset)
         keys.append(f[["kind", "object_id"]].iloc[st].reset_index(drop=True))
-        offset += len(f)
-    first = np.concatenate(starts)
-    length = np.diff(np.append(first, offset))
-    runs = pd.concat(keys, ignore_index=True)
-    del keys, starts
-    order = runs.sort_values(["kind", "object_id"], kind="mergesort").index.to_numpy()
-    del runs
-    first, length = first[order], length[order]
-    # row k of the result: the run it falls in, and its place in that run
-    take = np.repeat(first - (np.cumsum(length) - length), length) + np.arange(offset)
-    del first, length, order
+        lengths.append(np.diff(np.append(st, len(f))))
+    take = _runs_in_order(pd.concat(keys, ignore_index=True), np.concatenate(lengths))[0]
+    del keys, lengths
     columns = {}
     for col in list(frames[0].columns):
         whole = pd.concat([f[col] for f in frames], ignore_index=True)
@@ -627,10 +629,7 @@ def _bucket_coded(bucket: pd.DataFrame, accounts: pd.Index) -> dict[str, Any]:
     if n == 0:
         return out
     starts = np.flatnonzero(object_run_starts(bucket))
-    local, uniq = pd.factorize(bucket["account_id"], sort=True)
-    glob = accounts.get_indexer(pd.Index(np.asarray(uniq, dtype=object))).astype(np.int64)
-    if (glob < 0).any():  # pragma: no cover - a bug, never bad input
-        raise RuntimeError("dask engine: an account of a partition is not in the account index")
+    local, glob = _account_codes(bucket, accounts)
     out.update(run_kind=bucket["kind"].array.take(starts),
                run_object=bucket["object_id"].array.take(starts),
                run_len=np.diff(np.append(starts, n)).astype(np.int64),
@@ -656,12 +655,8 @@ def _merge_coded(pieces: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, p
         "object_id": pd.concat([pd.Series(p.pop("run_object")) for p in pieces],
                                ignore_index=True)})
     length = np.concatenate([p.pop("run_len") for p in pieces])
-    first = np.cumsum(length) - length
-    order = keys.sort_values(["kind", "object_id"], kind="mergesort").index.to_numpy()
+    take, order = _runs_in_order(keys, length)
     length = length[order]
-    total = int(length.sum())
-    take = np.repeat(first[order] - (np.cumsum(length) - length), length) + np.arange(total)
-    del first
     kind_codes, kinds = pd.factorize(keys["kind"].array.take(order), sort=True)
     group_object = pd.Index(keys["object_id"].array.take(order))
     del keys, order
@@ -722,11 +717,18 @@ def _bucket_codes(bucket: pd.DataFrame, accounts: pd.Index
 
     g = np.cumsum(object_run_starts(bucket), dtype=np.int64) - 1
     t = to_epoch_ns(bucket["timestamp"])
+    local, glob = _account_codes(bucket, accounts)
+    return g, t, local, glob
+
+
+def _account_codes(bucket: pd.DataFrame, accounts: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """The partition's own account codes (sorted like the ids) and their codes in
+    ``accounts`` (all accounts, sorted): only the partition's distinct ids are looked up."""
     local, uniq = pd.factorize(bucket["account_id"], sort=True)
     glob = accounts.get_indexer(pd.Index(np.asarray(uniq, dtype=object))).astype(np.int64)
     if (glob < 0).any():  # pragma: no cover - a bug, never bad input
         raise RuntimeError("dask engine: an account of a partition is not in the account index")
-    return g, t, local.astype(np.int64), glob
+    return local.astype(np.int64), glob
 
 
 def _bucket_pair_blocks(bucket: pd.DataFrame, accounts: pd.Index, window_ns: int,

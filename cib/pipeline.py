@@ -842,8 +842,6 @@ def _candidate_edges(traces: pd.DataFrame, coded: _Coded, i: np.ndarray, j: np.n
     ranges of the smaller account (codes follow the sorted ids) come out in the order of the
     whole, so the tables are those of one pass without its memory."""
     chunk = EDGE_CHUNK_COACTIONS if chunk is None else int(chunk)
-    from .coaction._partial import sorted_unique
-
     popularity = _popularity(coded, i)
     if i.size <= chunk:
         pairs = coaction_frame(traces, coded, i, j)

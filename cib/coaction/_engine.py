@@ -282,7 +282,7 @@ def _take_strings(values, codes: np.ndarray, dtype) -> pd.Series:
     """``values[codes]`` as a Series of ``dtype``: taken in Arrow when ``dtype`` stores its
     strings there (the distinct values converted once), else through Python objects."""
     values = np.asarray(values, dtype=object)
-    if isinstance(dtype, pd.StringDtype) or isinstance(dtype, pd.ArrowDtype):
+    if isinstance(dtype, (pd.StringDtype, pd.ArrowDtype)):
         try:
             return pd.Series(pd.array(values, dtype=dtype)).take(codes).reset_index(drop=True)
         except (TypeError, ValueError):  # values the dtype cannot hold: as objects below
