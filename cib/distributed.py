@@ -875,11 +875,6 @@ class _Prepared:
                 self.traces.take(rows).reset_index(drop=True)
         return coded.trace_rows(rows, self.traces["action_id"], self.trace_dtypes)
 
-    def unthin(self, coded) -> None:
-        """The repeated objects' traces in full again (for :meth:`detection_traces`)."""
-        self.traces = self.rows(coded, None)
-        self.trace_dtypes = None
-
     def author_of(self, ids: np.ndarray) -> np.ndarray:
         """The account ids of the authors of the posts ``ids`` (None: not in the data), looked
         up on the workers (the first partition that has an id, as in input order)."""
@@ -901,7 +896,6 @@ class _Prepared:
         flags) joined by those accounts' traces of objects acted on once (on the workers; they
         co-act with nothing), in TRACES order."""
         frames = self._singles(pd.Index(np.asarray(ids, dtype=object)))
-        self.own_singles = [f.copy() for f in frames]  # for detection_traces
         if not frames:
             return own, coacting
         own = own.assign(_coacting=coacting)
@@ -910,15 +904,6 @@ class _Prepared:
         out = _merge_buckets([own, *frames])
         flag = out.pop("_coacting").to_numpy(dtype=coacting.dtype)
         return out, flag
-
-    def detection_traces(self) -> pd.DataFrame:
-        """``Detection.traces`` of the dask engine, in TRACES order: the traces of objects acted
-        on at least twice (those here) and every trace of the accounts in the graph and the
-        clusters (from :meth:`own_traces`); the other traces of objects acted on once stay on
-        the workers (all of them would be half of all TRACES in this process at the end, for
-        nothing any output uses). The repeated objects' frame is emptied on the way."""
-        frames = [f for f in [self.traces, *getattr(self, "own_singles", [])] if len(f)]
-        return _merge_buckets(frames) if frames else self.traces
 
     def candidates(self, coded, min_weight: float) -> dict[str, Any]:
         """The candidate edges in the central account codes (``SortedTraces.edges`` keys that

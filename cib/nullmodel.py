@@ -412,12 +412,6 @@ class _Coded(CodedTraces):
             c = np.where(pooled_possible > 0, pooled_pairs / np.maximum(pooled_possible, 1), 0.0)
         return np.clip(c[self.bin_code], 0.0, 1.0)
 
-    def let_go(self) -> None:
-        """Free the edge tests' working arrays (the incidence, the action codes): what is left
-        rebuilds the traces (:meth:`trace_rows`)."""
-        self._incidence = self._shared = None
-        self.action = np.zeros(0, dtype=np.int64)
-
     @property
     def incidence(self):
         """The account x object incidence (CSR, float64 trace counts, canonical), built on

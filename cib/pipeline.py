@@ -469,9 +469,10 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         ``"dask"`` reads, builds traces and runs the co-action join partitioned by (kind, object)
         on a Dask cluster and finishes the account graph here (:func:`cib.distributed.detect_dask`;
         needs ``cib[dask]``); the outputs are byte-identical to the default engine's.
-        ``Detection.traces`` then holds the traces of objects acted on at least twice and every
-        trace of the accounts in the graph and the clusters (the other traces of objects acted
-        on once, which no output uses, stay on the workers).
+        ``Detection.traces`` then holds every trace of the accounts in the graph and the
+        clusters, the rows that ``Detection.cluster`` and the members' tables use (all TRACES
+        in one process would be the largest table of a run that outgrows one machine; the
+        other traces stay on the workers).
     client : distributed.Client, optional
         With ``engine="dask"``: the cluster to use (default: a temporary local cluster).
     partitions : int, optional
@@ -719,6 +720,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                              groups=found, cluster_window={c: w2 for c in long_ids})
     flagged = set(clusters.loc[clusters["flagged"], "cluster_id"].tolist())
     members = member_table(graph_edges, labels, own, own_coacting, self_repeats(own), flagged)
+    if all_traces is None:  # the dask engine: Detection.traces are these accounts' traces
+        all_traces = own
     del own, own_coacting, mine
     evidence = evidence_table(intra, actions if _prepared is None else _prepared.texts(intra))
     # the candidate edges become EDGES in place (no second copy of the largest table)
@@ -777,14 +780,6 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
                    "clusters": len(clusters), "flagged": len(flagged)},
         "timings_s": timings,
     }
-    if all_traces is None:  # the dask engine: the members' traces of objects acted on once
-        # join the others, once the engine's per-trace arrays are let go
-        del st, st_long, per_group, coacting, traces, removed
-        coded.let_go()
-        _prepared.unthin(coded)
-        del coded
-        release_memory()
-        all_traces = _prepared.detection_traces()
     return Detection(clusters=clusters, members=members, edges=edges, evidence=evidence,
                      edges_by_kind=by_kind_edges, coactions=pairs, traces=all_traces,
                      rejects=rejects,

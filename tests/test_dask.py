@@ -66,14 +66,10 @@ def _same_outputs(a: Path, b: Path) -> None:
 
 
 def _kept_traces(ref) -> pd.DataFrame:
-    """The default engine's TRACES as the dask engine's ``Detection.traces`` holds them: the
-    traces of objects acted on at least twice and every trace of the graph's accounts."""
-    from cib.coaction._engine import repeated_object_rows
-
+    """The default engine's TRACES as the dask engine's ``Detection.traces`` holds them: every
+    trace of the accounts in the graph and the clusters (the members' table)."""
     tr = ref.traces
-    keep = tr["account_id"].isin(ref.members["account_id"]).to_numpy().copy()
-    rows = repeated_object_rows(tr)
-    keep[np.arange(len(tr)) if rows is None else rows] = True
+    keep = tr["account_id"].isin(ref.members["account_id"]).to_numpy()
     return tr[keep].reset_index(drop=True)
 
 
@@ -84,7 +80,9 @@ def test_identical_to_default_engine(client, actions, reference, partitions, tmp
     _same_outputs(reference[1], tmp_path)
     kept = _kept_traces(reference[0])
     assert det.traces.equals(kept)
-    assert len(kept) < len(reference[0].traces)  # objects acted on once by others stay behind
+    assert len(kept) < len(reference[0].traces)  # the other accounts' traces stay behind
+    for c in reference[0].clusters["cluster_id"]:  # a cluster's view has all its traces
+        assert det.cluster(int(c)).traces.equals(reference[0].cluster(int(c)).traces)
     eng = det.manifest["engine"]
     assert eng["name"] == "dask" and eng["partitions"] == partitions and eng["workers"] == 2
     assert {k: v for k, v in eng.items() if k in reference[0].manifest["engine"]} == \
