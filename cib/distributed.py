@@ -508,9 +508,78 @@ def _text_groups_partitioned(client, parts: list, min_text_chars: int,
     return T.remap_from_pairs(a, b)
 
 
+def _trace_actions(part: pd.DataFrame, trace_ids: pd.Series, offset: int) -> np.ndarray:
+    """The action codes of traces with action ids ``trace_ids`` made from the ACTIONS
+    partition ``part`` (rows ``offset`` on of all ACTIONS): the action's row, counted over
+    all partitions in order. Action ids are unique over all ACTIONS (the readers drop
+    duplicates, a DataFrame must have none), so the codes compare as the ids do and the
+    central process never hashes the id strings."""
+    from ._lookup import codes_in
+
+    at = codes_in(pd.Index(part["action_id"]), trace_ids)
+    if (at < 0).any():  # pragma: no cover - a bug, never bad input
+        raise RuntimeError("dask engine: a trace's action id is not among its partition's")
+    return at.astype(np.int64) + offset
+
+
+def _action_store(part: pd.DataFrame) -> pd.Series:
+    """A partition's ``action_id`` column, kept on its worker to look ids up by action code."""
+    ids = part["action_id"].reset_index(drop=True)
+    try:  # Arrow strings: a third of the memory of Python strings
+        return ids.astype("str")
+    except (UnicodeError, ValueError, TypeError):  # e.g. a lone surrogate from a JSON escape
+        return ids.astype(object)
+
+
+def _ids_at(store: pd.Series, pos: np.ndarray) -> np.ndarray:
+    return store.take(pos).to_numpy(dtype=object)
+
+
+class _ActionIds:
+    """The ``action_id`` column of the repeated objects' traces without their strings in this
+    process: ``take(rows)`` looks the rows' action codes up in the workers' ACTIONS
+    partitions (:func:`_action_store`); a stand-in for the traces frame where only that column
+    is read (``traces["action_id"].take(rows)``, ``len``, ``empty``)."""
+
+    def __init__(self, client, stores: list, sizes: list[int], codes: np.ndarray, dtype) -> None:
+        self.client, self.stores, self.codes, self.dtype = client, stores, codes, dtype
+        self.offsets = np.cumsum([0, *sizes]).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @property
+    def empty(self) -> bool:
+        return len(self) == 0
+
+    def __getitem__(self, col: str) -> "_ActionIds":
+        if col != "action_id":
+            raise KeyError(f"{col!r}: only the action ids of the traces are kept here")
+        return self
+
+    def take(self, rows: np.ndarray) -> pd.Series:
+        """The action ids of trace rows ``rows``, as a Series of the traces' dtype."""
+        code = self.codes[np.asarray(rows, dtype=np.int64)]
+        out = np.empty(len(code), dtype=object)
+        part = np.searchsorted(self.offsets, code, side="right") - 1
+        order = np.argsort(part, kind="stable")
+        cuts = np.flatnonzero(np.diff(part[order])) + 1
+        asked = []
+        for at in np.split(order, cuts) if len(order) else []:
+            p = int(part[at[0]])
+            asked.append((at, self.client.submit(_ids_at, self.stores[p],
+                                                 code[at] - self.offsets[p], pure=False)))
+        for at, f in asked:
+            out[at] = f.result()
+        s = pd.Series(out)
+        return s if s.dtype == self.dtype else s.astype(self.dtype)
+
+
 def _part_traces(part: pd.DataFrame, kinds: list[str], min_text_chars: int, text_match: str,
-                 text_threshold: float, remap: dict[str, str]) -> pd.DataFrame:
-    """TRACES of one ACTIONS partition (unsorted); near-duplicate text objects from ``remap``."""
+                 text_threshold: float, remap: dict[str, str], offset: int = 0
+                 ) -> pd.DataFrame:
+    """TRACES of one ACTIONS partition (unsorted); near-duplicate text objects from ``remap``;
+    with their action codes (:func:`_trace_actions`) in an ``_action`` column."""
     from .schema import TRACE_COLUMNS, UTC_NS, empty_traces
     from .traces import build_traces, normalize_text, text_fingerprint
 
@@ -543,8 +612,10 @@ def _part_traces(part: pd.DataFrame, kinds: list[str], min_text_chars: int, text
             pieces.append(tr[TRACE_COLUMNS])
     pieces = [p for p in pieces if len(p)]
     if not pieces:
-        return empty_traces()
-    return pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+        return empty_traces().assign(_action=np.zeros(0, dtype=np.int64))
+    out = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+    out["_action"] = _trace_actions(part, out["action_id"], offset)
+    return out
 
 
 def _split(traces: pd.DataFrame, n: int) -> list[pd.DataFrame]:
@@ -620,12 +691,13 @@ def _merge_buckets(frames: list[pd.DataFrame]) -> pd.DataFrame:
 def _bucket_coded(bucket: pd.DataFrame, accounts: pd.Index) -> dict[str, Any]:
     """A (kind, object) partition (sorted as TRACES are) as codes: its object runs' ``kind``,
     ``object_id`` and lengths, per trace the account code in ``accounts`` (all accounts,
-    sorted), the time in ns and the ``action_id``; ``dtypes``: the columns' dtypes."""
+    sorted), the time in ns and the action code (its ``_action`` column); ``dtypes``: the
+    TRACES columns' dtypes."""
     from .coaction._engine import object_run_starts
     from .schema import to_epoch_ns
 
     n = len(bucket)
-    out: dict[str, Any] = {"n": n, "dtypes": bucket.dtypes}
+    out: dict[str, Any] = {"n": n, "dtypes": bucket.dtypes.drop("_action", errors="ignore")}
     if n == 0:
         return out
     starts = np.flatnonzero(object_run_starts(bucket))
@@ -634,22 +706,19 @@ def _bucket_coded(bucket: pd.DataFrame, accounts: pd.Index) -> dict[str, Any]:
                run_object=bucket["object_id"].array.take(starts),
                run_len=np.diff(np.append(starts, n)).astype(np.int64),
                account=glob[local], time=to_epoch_ns(bucket["timestamp"]),
-               action_id=bucket["action_id"].reset_index(drop=True))
+               action=bucket["_action"].to_numpy(dtype=np.int64))
     return out
 
 
-def _merge_coded(pieces: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+def _merge_coded(pieces: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The coded partitions of :func:`_bucket_coded` as the codes of one TRACES frame in the
     order of :func:`_merge_buckets` (the object runs sorted by (kind, object id), each run as
     it is): ``group``, ``group_kind``, ``group_object``, ``kind_names``, ``account``,
     ``action`` and ``time`` for :meth:`cib.coaction.CodedTraces.from_codes` (the codes the
-    constructor reads off the merged frame's runs), with ``dtypes``; and the frame of the
-    ``action_id`` column. ``pieces`` is emptied on the way. None and an empty TRACES frame
-    when there are no traces."""
-    from .schema import empty_traces
-
+    constructor reads off the merged frame's runs, the action codes those of the workers),
+    with ``dtypes``. ``pieces`` is emptied on the way. None when there are no traces."""
     if not pieces:
-        return None, empty_traces()
+        return None
     keys = pd.DataFrame({
         "kind": pd.concat([pd.Series(p.pop("run_kind")) for p in pieces], ignore_index=True),
         "object_id": pd.concat([pd.Series(p.pop("run_object")) for p in pieces],
@@ -661,19 +730,16 @@ def _merge_coded(pieces: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, p
     group_object = pd.Index(keys["object_id"].array.take(order))
     del keys, order
     codes: dict[str, Any] = {"dtypes": pieces[0]["dtypes"]}
-    for col in ("account", "time"):
+    for col in ("account", "time", "action"):
         whole = np.concatenate([p.pop(col) for p in pieces])
         codes[col] = whole[take]
         del whole
-    action_id = pd.concat([p.pop("action_id") for p in pieces], ignore_index=True)
     pieces.clear()
-    action_id = action_id.take(take).reset_index(drop=True)
     del take
     codes.update(group=np.repeat(np.arange(len(length), dtype=np.int64), length),
                  group_kind=kind_codes.astype(np.int64), group_object=group_object,
-                 kind_names=np.asarray(kinds, dtype=object),
-                 action=pd.factorize(action_id)[0].astype(np.int64))
-    return codes, pd.DataFrame({"action_id": action_id})
+                 kind_names=np.asarray(kinds, dtype=object))
+    return codes
 
 
 def _bucket_accounts(bucket: pd.DataFrame) -> np.ndarray:
@@ -688,12 +754,13 @@ def _bucket_repeated(bucket: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, 
 
     counts = bucket["kind"].value_counts()
     rows = repeated_object_rows(bucket)
+    own = [c for c in bucket.columns if c != "_action"]  # the singles as TRACES
     if rows is None:
-        return bucket, bucket.iloc[:0], counts
+        return bucket, bucket.iloc[:0][own], counts
     single = np.ones(len(bucket), dtype=bool)
     single[rows] = False
     return (bucket.take(rows).reset_index(drop=True),
-            bucket.iloc[np.flatnonzero(single)].reset_index(drop=True), counts)
+            bucket.iloc[np.flatnonzero(single)][own].reset_index(drop=True), counts)
 
 
 def _singles_of(singles: pd.DataFrame, ids: pd.Index | None) -> pd.DataFrame:
@@ -840,7 +907,7 @@ def _text_store(part: pd.DataFrame) -> pd.DataFrame:
 class _Prepared:
     """What the distributed stages hand to the central finish of :func:`cib.pipeline.detect`."""
 
-    traces: pd.DataFrame
+    traces: Any
     accounts: pd.Index
     cand_keys: np.ndarray
     n_edges_all: int
@@ -856,16 +923,22 @@ class _Prepared:
     trace_dtypes: pd.Series | None = None
     #: the codes of the traces from the workers (see :meth:`code`)
     codes: dict[str, Any] | None = None
+    #: the ACTIONS partitions' ``action_id`` columns on the workers, and their rows
+    action_stores: list | None = None
+    sizes: list | None = None
 
-    def code(self, cls) -> tuple[Any, pd.DataFrame]:
+    def code(self, cls) -> tuple[Any, Any]:
         """The repeated objects' traces coded (``cls``: :class:`cib.nullmodel._Coded`) from
-        the codes the workers sent, and the frame of their ``action_id`` column: the
-        accounts, times, kinds and objects (~70 bytes a trace of the central process's
-        memory) are only ever codes here, and :meth:`rows` rebuilds any rows from them."""
+        the codes the workers sent, and their ``action_id`` column (:class:`_ActionIds`: the
+        ids stay on the workers): the accounts, times, kinds, objects and action ids (~90
+        bytes a trace of the central process's memory) are only ever codes here, and
+        :meth:`rows` rebuilds any rows from them."""
         if self.codes is None:  # no traces: the (empty) frame coded as it is
             return cls(self.traces, self.accounts), self.traces
         coded = cls.from_codes(accounts=self.accounts, **self.codes)
         self.codes = None
+        self.traces = _ActionIds(self.client, self.action_stores, self.sizes, coded.action,
+                                 self.trace_dtypes["action_id"])
         return coded, self.traces
 
     def rows(self, coded, rows: np.ndarray | None) -> pd.DataFrame:
@@ -873,7 +946,7 @@ class _Prepared:
         if self.trace_dtypes is None:
             return self.traces if rows is None else \
                 self.traces.take(rows).reset_index(drop=True)
-        return coded.trace_rows(rows, self.traces["action_id"], self.trace_dtypes)
+        return coded.trace_rows(rows, self.traces, self.trace_dtypes)
 
     def author_of(self, ids: np.ndarray) -> np.ndarray:
         """The account ids of the authors of the posts ``ids`` (None: not in the data), looked
@@ -991,6 +1064,7 @@ def detect_dask(actions, *, client=None, partitions: int | None = None,
         check_number(partition_size, "partition_size", "detect", low=1, integer=True)
     if isinstance(actions, pd.DataFrame):
         validate_actions(actions)
+        _check_unique_ids(actions)
     if client is None:
         with local_client() as c:
             return detect_dask(actions, client=c, partitions=partitions,
@@ -1006,6 +1080,22 @@ def detect_dask(actions, *, client=None, partitions: int | None = None,
             f"the Dask cluster could not finish ({type(exc).__name__}: {exc}); a worker "
             "probably ran out of memory: give workers more memory (--memory-limit), or use "
             "more, smaller partitions (--partitions)") from exc
+
+
+def _check_unique_ids(actions: pd.DataFrame) -> None:
+    """The dask engine codes each action by its row (one code per id, the id strings never
+    hashed centrally), so the action ids of a DataFrame must be unique, as the readers make
+    them (exact duplicates dropped, reuses of an id with other content rejected)."""
+    dup = actions["action_id"].duplicated()
+    if dup.any():
+        from .errors import InputError
+
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(
+            f"engine='dask' needs unique action ids, and {int(dup.sum())} row(s) repeat an "
+            f"earlier row's ({actions['action_id'].iloc[row]!r} first, at position {row}); "
+            "read the data with cib.read_actions (which drops exact duplicates and rejects "
+            "reuses of an id), or drop them", column="action_id")
 
 
 class DaskClusterError(CibError):
@@ -1046,8 +1136,11 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
         remap = _text_groups_partitioned(client, pa_.parts, min_text_chars, text_threshold)
     lap("dask_text_groups")
     remap_f = client.scatter([remap], broadcast=True)[0]
+    offsets = np.cumsum([0, *pa_.sizes]).astype(np.int64)
     part_traces = [client.submit(_safe, _part_traces, p, kinds, min_text_chars, text_match,
-                                 text_threshold, remap_f, pure=False) for p in pa_.parts]
+                                 text_threshold, remap_f, int(o), pure=False)
+                   for p, o in zip(pa_.parts, offsets)]
+    action_stores = [client.submit(_action_store, p, pure=False) for p in pa_.parts]
     posts = pa_.posts()  # timing similarity's input: all that comes of ACTIONS centrally
     n_accounts = pa_.n_accounts()
     store = [client.submit(_text_store, p, pure=False) for p in pa_.parts]
@@ -1056,7 +1149,7 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     n_traces = sum(_gather(client, [client.submit(lambda t: t if isinstance(t, _Failure)
                                                   else len(t), f, pure=False)
                                     for f in part_traces]))
-    distributed_wait(store + id_store)
+    distributed_wait(store + id_store + action_stores)
     # the full ACTIONS are no longer needed on the workers: their traces, texts and action ids'
     # authors are all that is used from here on
     pa_.parts = []
@@ -1102,16 +1195,18 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
         if piece["n"]:
             pieces.append(piece)
         del piece
-    codes, traces = _merge_coded(pieces)
+    codes = _merge_coded(pieces)
     from ._memory import release_memory
+    from .schema import empty_traces
 
     release_memory()  # the pieces' memory, before the central stages come on top of it
     lap("dask_gather")
-    prep = _Prepared(traces, accounts, cand_keys, n_all, client, store, singles, n_traces,
-                     by_kind, id_store, len(pa_), n_accounts)
+    prep = _Prepared(empty_traces(), accounts, cand_keys, n_all, client, store, singles,
+                     n_traces, by_kind, id_store, len(pa_), n_accounts,
+                     action_stores=action_stores, sizes=list(pa_.sizes))
     if codes is not None:
         prep.codes, prep.trace_dtypes = codes, codes.pop("dtypes")
-    del id_store, traces, codes
+    del id_store, codes, action_stores
     from .pipeline import detect
 
     det = detect(posts, _prepared=prep, **params)

@@ -472,7 +472,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         ``Detection.traces`` then holds every trace of the accounts in the graph and the
         clusters, the rows that ``Detection.cluster`` and the members' tables use (all TRACES
         in one process would be the largest table of a run that outgrows one machine; the
-        other traces stay on the workers).
+        other traces stay on the workers). A DataFrame's action ids must be unique (the
+        engine codes each action by its row; :func:`cib.read_actions` makes them so).
     client : distributed.Client, optional
         With ``engine="dask"``: the cluster to use (default: a temporary local cluster).
     partitions : int, optional
@@ -839,12 +840,12 @@ def _candidate_edges(traces: pd.DataFrame, coded: _Coded, i: np.ndarray, j: np.n
     chunk = EDGE_CHUNK_COACTIONS if chunk is None else int(chunk)
     popularity = _popularity(coded, i)
     if i.size <= chunk:
-        pairs = coaction_frame(traces, coded, i, j)
+        pairs = coaction_frame(traces, coded, i, j, actions=False)
         by_kind = edges_per_kind(pairs, None, popularity)
         return by_kind, combine_edges(by_kind, pairs)
     kinds, combs = [], []
     for idx in _pair_chunks(coded.account, i, j, coded.n_accounts, chunk):
-        pairs = coaction_frame(traces, coded, i[idx], j[idx])
+        pairs = coaction_frame(traces, coded, i[idx], j[idx], actions=False)
         bk = edges_per_kind(pairs, None, popularity)
         combs.append(combine_edges(bk, pairs))
         kinds.append(bk)
@@ -996,7 +997,7 @@ def _add_group_edges(candidates: pd.DataFrame, traces: pd.DataFrame, coded: _Cod
     i, j = st.select(labels=lab, what="co-actions within discovered groups")
     if i.size == 0:
         return out
-    pairs = coaction_frame(traces, coded, i, j)
+    pairs = coaction_frame(traces, coded, i, j, actions=False)
     comb = combine_edges(edges_per_kind(pairs, None, _popularity(coded, i)), pairs)
     key = out["account_u"].astype(str) + "\x00" + out["account_v"].astype(str)
     ckey = comb["account_u"].astype(str) + "\x00" + comb["account_v"].astype(str)

@@ -296,7 +296,10 @@ def test_merge_buckets_is_the_sorted_concatenation(actions, n_buckets):
         ["kind", "object_id", "timestamp", "account_id", "action_id"], kind="mergesort",
         ignore_index=True)
     accounts = pd.Index(np.sort(tr["account_id"].unique().astype(object)))
-    pieces = [cd._bucket_coded(b, accounts) for b in buckets]  # before the merge empties them
+    # the workers' action codes: any one-to-one code of the ids (rows of ACTIONS)
+    ids = pd.Index(pd.unique(tr["action_id"]))
+    coded_buckets = [b.assign(_action=3 * ids.get_indexer(b["action_id"]) + 5) for b in buckets]
+    pieces = [cd._bucket_coded(b, accounts) for b in coded_buckets]
     frames = [b for b in buckets if len(b)]
     got = cd._merge_buckets(frames)
     assert frames == []
@@ -305,18 +308,21 @@ def test_merge_buckets_is_the_sorted_concatenation(actions, n_buckets):
     # coded on the workers and merged as codes: the codes of the merged frame, and its rows
     from cib.nullmodel import _Coded
 
-    codes, thin = cd._merge_coded([p for p in pieces if p["n"]])
+    codes = cd._merge_coded([p for p in pieces if p["n"]])
     dtypes = codes.pop("dtypes")
+    assert list(dtypes.index) == list(want.columns)
     c = _Coded.from_codes(accounts=accounts, **codes)
     ref = _Coded(want, accounts)
-    for name in ("group", "group_kind", "kind_names", "account", "action", "time", "n", "bins",
+    for name in ("group", "group_kind", "kind_names", "account", "time", "n", "bins",
                  "bin_code"):
         np.testing.assert_array_equal(getattr(c, name), getattr(ref, name), err_msg=name)
+    # the workers' action codes, in the merged order: one code per id, as the ids compare
+    np.testing.assert_array_equal(c.action, 3 * ids.get_indexer(want["action_id"]) + 5)
     assert c.group_object.equals(ref.group_object)
     assert c.group_object.dtype == ref.group_object.dtype
     assert list(c.accounts) == list(ref.accounts)
-    assert c.trace_rows(None, thin["action_id"], dtypes).equals(want)
-    assert cd._merge_coded([])[0] is None
+    assert c.trace_rows(None, want["action_id"], dtypes).equals(want)
+    assert cd._merge_coded([]) is None
 
 
 def test_authors_looked_up_on_the_workers(client, actions):
@@ -359,3 +365,35 @@ def test_counts_and_warnings_from_the_workers(in_process, actions, tmp_path):
         assert outs[0][key] == outs[1][key]
     assert outs[1]["counts"]["actions"] == len(actions) + 3  # _files' duplicates dropped
     assert outs[1]["counts"]["accounts"] == actions["account_id"].nunique() + 3  # u1 u2 zz_
+
+
+def test_action_codes_and_ids_on_the_workers(client, actions):
+    """The workers' action codes are the actions' rows over all partitions (ids are unique),
+    so they compare as the ids do, and the central lookup by code gives the ids back."""
+    frames = cd._split_frame(actions, 3)
+    sizes = [len(f) for f in frames]
+    offsets = np.cumsum([0, *sizes])
+    row_of = {a: i for i, a in enumerate(actions["action_id"])}
+    for f, o in zip(frames, offsets):
+        ids = f["action_id"].sample(frac=1, random_state=1)
+        assert cd._trace_actions(f, ids, int(o)).tolist() == [row_of[a] for a in ids]
+    stores = [client.submit(cd._action_store, p, pure=False) for p in client.scatter(frames)]
+    trace_codes = np.arange(len(actions), dtype=np.int64)[::-1].copy()
+    col = cd._ActionIds(client, stores, sizes, trace_codes, np.dtype(object))
+    rows = np.array([5, 0, len(actions) - 1, 5, sizes[0] + 2], dtype=np.int64)
+    got = col["action_id"].take(rows)
+    assert got.tolist() == actions["action_id"].iloc[::-1].iloc[rows].tolist()
+    assert got.dtype == object and len(col) == len(actions) and not col.empty
+    assert col.take(np.zeros(0, np.int64)).empty
+    with pytest.raises(KeyError):
+        col["account_id"]
+
+
+def test_repeated_action_ids_are_an_input_error(client, actions):
+    """The engine codes actions by row: a DataFrame that repeats an action id is refused with
+    the id and its position (the readers drop or reject such rows)."""
+    from cib.errors import InputError
+
+    acts = pd.concat([actions, actions.iloc[[7]]], ignore_index=True)
+    with pytest.raises(InputError, match=r"1 row\(s\) repeat .*position %d" % len(actions)):
+        detect(acts, engine="dask", client=client, partitions=2, **FAST)

@@ -487,9 +487,11 @@ class SortedTraces:
 
 
 def coaction_frame(traces: pd.DataFrame, coded: CodedTraces, i: np.ndarray,
-                   j: np.ndarray) -> pd.DataFrame:
+                   j: np.ndarray, actions: bool = True) -> pd.DataFrame:
     """COACTIONS rows for trace row pairs ``(i, j)`` (``i`` the earlier), in the order of
-    :func:`cib.coaction.coactions`."""
+    :func:`cib.coaction.coactions`. Without ``actions``, no ``action_a``, ``action_b`` (for
+    the edge tables, which never read them: ``traces`` is then not read at all, and rows that
+    tie on every other key keep their trace order)."""
     from ._join import _empty
 
     if i.size == 0:
@@ -502,8 +504,8 @@ def coaction_frame(traces: pd.DataFrame, coded: CodedTraces, i: np.ndarray,
     i2 = np.where(swap, j, i)
     j2 = np.where(swap, i, j)
 
-    def rows(col: str, at: np.ndarray) -> np.ndarray:  # only the rows needed become objects
-        return traces[col].iloc[at].to_numpy(dtype=object)
+    def ids(at: np.ndarray) -> np.ndarray:  # only the rows needed become objects
+        return traces["action_id"].take(at).to_numpy(dtype=object)
 
     # kind and object from the codes: ``traces`` may hold the action ids only (dask engine)
     g = coded.group[i2]
@@ -512,11 +514,11 @@ def coaction_frame(traces: pd.DataFrame, coded: CodedTraces, i: np.ndarray,
         "object_id": coded.group_object[g].to_numpy(dtype=object),
         "account_a": acc[coded.account[i2]],
         "account_b": acc[coded.account[j2]],
-        "action_a": rows("action_id", i2),
-        "action_b": rows("action_id", j2),
+        **({"action_a": ids(i2), "action_b": ids(j2)} if actions else {}),
         "time_a": from_epoch_ns(tm[i2]),
         "time_b": from_epoch_ns(tm[j2]),
         "delay_s": (tm[j2] - tm[i2]) / 1e9,
     })
-    return out.sort_values(["kind", "object_id", "time_a", "account_a", "account_b",
-                            "action_a", "action_b"], kind="mergesort", ignore_index=True)
+    keys = ["kind", "object_id", "time_a", "account_a", "account_b"]
+    return out.sort_values(keys + (["action_a", "action_b"] if actions else []),
+                           kind="mergesort", ignore_index=True)
