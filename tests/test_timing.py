@@ -399,3 +399,32 @@ def test_significant_pairs_are_those_of_all_pairs_bit_for_bit(groups):
         got.append(sig)
     both = pd.concat(got)
     assert len(both) and (both["timing_group"] >= 0).any() == groups
+
+
+def _post_bins_reference(actions: pd.DataFrame, bin_s: float = 60) -> pd.DataFrame:
+    """post_bins as a frame of strings: drop the duplicate (account, bin), sort by both."""
+    from cib.schema import to_epoch_ns
+
+    posts = actions[actions["action_type"].astype(str) == "post"]
+    b = to_epoch_ns(posts["timestamp"]) // int(round(bin_s * 1e9))
+    out = pd.DataFrame({"account_id": posts["account_id"].to_numpy(dtype=object), "bin": b})
+    return out.drop_duplicates().sort_values(["account_id", "bin"], kind="mergesort",
+                                             ignore_index=True)
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+@pytest.mark.parametrize("n", [0, 1, 60, 3000])
+def test_post_bins_against_the_frame_of_strings(dtype, n):
+    """The integer coding of post_bins (Arrow strings never made Python strings) gives the
+    frame of strings' rows and order: ids that sort differently by case, accents, astral
+    characters and composed forms, times before 1970, every action type."""
+    rng = np.random.default_rng(n)
+    pool = np.array(["ä", "a", "B", "b", "\U0001F600x", "zz", "a\u0301", "Z"], dtype=object)
+    acts = pd.DataFrame({
+        "account_id": pd.Series(pool[rng.integers(0, len(pool), n)], dtype=dtype),
+        "timestamp": pd.to_datetime(rng.integers(-10**11, 10**11, n) * 10**6, utc=True),
+        "action_type": pd.Categorical(np.array(["post", "repost", "reply"])[
+            rng.integers(0, 3, n)], categories=["post", "repost", "reply", "quote"])})
+    for bin_s in (1, 60, 3600):
+        got = post_bins(acts, bin_s)
+        pd.testing.assert_frame_equal(got, _post_bins_reference(acts, bin_s))  # dtypes too
