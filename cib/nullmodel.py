@@ -498,19 +498,19 @@ class _Coded(CodedTraces):
         events and the chance's counts without materialising, sorting or hashing any
         co-action. Needs numba. With ``with_pairs``, ``(u, v, log_p)`` (account codes)."""
         from ._edgetest import group_time_order, null_edges
-        from .coaction._kernel import _min_weight, _nb_by_account, _nb_records
+        from .coaction._kernel import _min_weight, _nb_by_account_rec, _nb_records_at
 
         if self.group.size == 0:
             return _no_pairs() if with_pairs else np.empty(0)
         order, gstart, _ = null._plan(None)
+        time = np.ascontiguousarray(time, dtype=np.int64)
         srt = group_time_order(order, gstart, time)
-        a = np.ascontiguousarray(self.account[srt])
-        start, byacc = _nb_by_account(a, self.n_accounts)
-        rec = _nb_records(np.ascontiguousarray(self.group[srt]),
-                          np.ascontiguousarray(np.asarray(time, np.int64)[srt]), a)
-        del a  # in the records now; the run's arrays go as soon as they are used
+        rec = _nb_records_at(self.group, time, self.account, srt)
+        # the run's arrays go as soon as they are used (the caller may hand ``time`` over)
+        del time
         act = self.action[srt]
         del srt
+        start, byacc = _nb_by_account_rec(rec, self.n_accounts)
         e = null_edges(rec, act, self.group_author, window_ns, cap, start, byacc,
                        _min_weight(min_weight), self.n_groups, int(self.action.max()) + 1)
         del rec, act, start, byacc
@@ -723,15 +723,16 @@ def _null_fdr(c: _Coded, st: SortedTraces, logp_observed: np.ndarray, min_weight
     null_lp: list[np.ndarray] = []
     null_pairs: list[tuple] = []
     for _ in range(runs):
-        time = null.sample(rng)
         if fast and st.numba:
-            got = c.null_logp(null, time, st.window, st.cap, min_weight, with_pairs=True)
-            del time  # not alive beside the next run's
+            # the times handed over: null_logp lets them go once its records hold them
+            got = c.null_logp(null, null.sample(rng), st.window, st.cap, min_weight,
+                              with_pairs=True)
             if pairs_below is not None:
                 low = got[2] <= pairs_below
                 null_pairs.append(tuple(x[low] for x in got))
             null_lp.append(got[2])
             continue
+        time = null.sample(rng)
         sn = SortedTraces(c, time, window_ns=st.window, max_partners=st.max_partners,
                           budget_pairs=st.budget, max_selected=st.max_selected,
                           use_numba=st.numba)
