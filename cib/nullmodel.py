@@ -722,6 +722,8 @@ def _null_fdr(c: _Coded, st: SortedTraces, logp_observed: np.ndarray, min_weight
     rng = np.random.default_rng(seed)
     null_lp: list[np.ndarray] = []
     null_pairs: list[tuple] = []
+    if fast and st.numba and runs:
+        st.release()  # the observed structures are not read by the runs: not beside theirs
     for _ in range(runs):
         if fast and st.numba:
             # the times handed over: null_logp lets them go once its records hold them

@@ -75,7 +75,20 @@ def test_engine_passes_equal_the_materialised_reference(rows, window, min_weight
         assert set(tr.loc[has, "action_id"]) == in_pairs
         # the co-actions of the candidate pairs, and of accounts with equal labels
         i, j = s.select(pairs=(e["u"], e["v"]))
+        s.release()  # the structures let go are built again, the same, on next use
+        i2, j2 = s.select(pairs=(e["u"], e["v"]))
+        np.testing.assert_array_equal(i, i2)
+        np.testing.assert_array_equal(j, j2)
         frame = coaction_frame(tr, coded, i, j)
+        # without the action ids (the edge tables): the same rows, on every other key's order
+        thin = coaction_frame(tr, coded, i, j, actions=False)
+        assert "action_a" not in thin.columns and len(thin) == len(frame)
+        cols = list(thin.columns)
+        pd.testing.assert_frame_equal(
+            thin.sort_values(cols, kind="mergesort", ignore_index=True),
+            frame[cols].sort_values(cols, kind="mergesort", ignore_index=True))
+        keep = ["kind", "object_id", "time_a", "account_a", "account_b"]
+        pd.testing.assert_frame_equal(thin[keep], frame[keep])  # the same order on these keys
         keys = set(zip(want["account_u"], want["account_v"]))
         mask = [tuple(sorted(p)) in keys for p in zip(ref["account_a"], ref["account_b"])]
         pd.testing.assert_frame_equal(frame, ref[np.array(mask, dtype=bool)].reset_index(drop=True),

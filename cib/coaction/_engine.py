@@ -365,6 +365,11 @@ class SortedTraces:
             self._numba_state = (start, byacc, rec)
         return self._numba_state
 
+    def release(self) -> None:
+        """Let the numba structures go (24 bytes a trace), for work that does not need them
+        beside its own (the edge stage's null runs); they are built again on next use."""
+        self._numba_state = None
+
     def _partner_counts(self) -> np.ndarray:
         """Window partners (same account included, ``max_partners`` applied) per sorted trace."""
         if self._counts is None:
@@ -495,7 +500,7 @@ def coaction_frame(traces: pd.DataFrame, coded: CodedTraces, i: np.ndarray,
     from ._join import _empty
 
     if i.size == 0:
-        return _empty()
+        return _empty() if actions else _empty().drop(columns=["action_a", "action_b"])
     acc = coded.accounts.to_numpy(dtype=object)
     tm = coded.time
     ai, aj = coded.account[i], coded.account[j]
