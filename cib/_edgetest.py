@@ -317,6 +317,10 @@ def row_sums(data: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     return out
 
 
+def _int_dtype(x: np.ndarray) -> type:
+    return np.int32 if np.asarray(x).dtype == np.int32 else np.int64
+
+
 def common_objects(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, u: np.ndarray,
                    v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For rows ``u[k]``, ``v[k]`` of the canonical CSR matrix ``(data, indices, indptr)``: the
@@ -328,8 +332,11 @@ def common_objects(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, u:
     u = np.ascontiguousarray(u, dtype=np.int64)
     v = np.ascontiguousarray(v, dtype=np.int64)
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
-    indices = np.ascontiguousarray(indices, dtype=np.int64)
-    data = np.ascontiguousarray(data, dtype=np.float64)
+    # 32-bit columns and whole-number counts are read as they are (no 64-bit copies): the
+    # products are the same floats
+    indices = np.ascontiguousarray(indices, dtype=_int_dtype(indices))
+    data = np.ascontiguousarray(data, dtype=np.int32 if np.asarray(data).dtype == np.int32
+                                else np.float64)
     if u.size == 0:
         return np.zeros(1, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
     n_rows = indptr.shape[0] - 1

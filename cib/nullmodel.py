@@ -440,8 +440,11 @@ class _Coded(CodedTraces):
             del cells
             indptr = np.zeros(self.n_accounts + 1, dtype=np.int64)
             np.cumsum(np.bincount(rows, minlength=self.n_accounts), out=indptr[1:])
-            self._shared = (indptr, cols[keep].astype(np.int64),
-                            counts[keep].astype(np.float64))
+            # 32-bit object codes and counts (8 bytes a cell, not 16; common_objects reads
+            # them as they are) where they fit
+            small = n_groups < 2 ** 31 and (counts.size == 0 or counts.max() < 2 ** 31)
+            self._shared = (indptr, cols[keep].astype(np.int32 if small else np.int64),
+                            counts[keep].astype(np.int32 if small else np.float64))
         return self._shared
 
     def pvalues(self, u: np.ndarray, v: np.ndarray, weight: np.ndarray, chance: np.ndarray,

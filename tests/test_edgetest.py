@@ -104,6 +104,12 @@ def test_common_objects_and_row_sums_equal_scipy():
     assert _same(ptr, ref.indptr.astype(np.int64))
     assert _same(col, ref.indices.astype(np.int64))
     assert _same(prod, ref.data)
+    # the 32-bit columns and counts of the edge tests' incidence, and 64-bit ones: the same
+    for idx, val in [(a.indices.astype(np.int32), a.data.astype(np.int32)),
+                     (a.indices.astype(np.int64), a.data)]:
+        got = common_objects(a.indptr, idx, val, u, v)
+        assert _same(got[0], ptr) and _same(got[1], col) and _same(got[2], prod)
+        assert got[2].dtype == np.float64
     data = -np.expm1(prod * rng.uniform(-0.5, 0, cols)[col])
     ref.data = data.copy()
     assert _same(row_sums(data, ptr), np.asarray(ref.sum(axis=1)).ravel())

@@ -333,4 +333,5 @@ def test_shared_incidence_from_the_codes_is_the_csr_one(rows, seed):
     np.testing.assert_array_equal(ptr, want_ptr)
     np.testing.assert_array_equal(cols, inc.indices[keep])
     np.testing.assert_array_equal(data, inc.data[keep])
-    assert ptr.dtype == cols.dtype == np.int64 and data.dtype == np.float64
+    # 32-bit object codes and counts (8 bytes a cell)
+    assert ptr.dtype == np.int64 and cols.dtype == data.dtype == np.int32
