@@ -501,7 +501,7 @@ class _Coded(CodedTraces):
         events and the chance's counts without materialising, sorting or hashing any
         co-action. Needs numba. With ``with_pairs``, ``(u, v, log_p)`` (account codes)."""
         from ._edgetest import group_time_order, null_edges
-        from .coaction._kernel import _min_weight, _nb_by_account_rec, _nb_records_at
+        from .coaction._kernel import _LOW32, _min_weight, _nb_by_account, _nb_records_at
 
         if self.group.size == 0:
             return _no_pairs() if with_pairs else np.empty(0)
@@ -513,7 +513,7 @@ class _Coded(CodedTraces):
         del time
         act = self.action[srt]
         del srt
-        start, byacc = _nb_by_account_rec(rec, self.n_accounts)
+        start, byacc = _nb_by_account(rec[:, 1] & _LOW32, self.n_accounts)
         e = null_edges(rec, act, self.group_author, window_ns, cap, start, byacc,
                        _min_weight(min_weight), self.n_groups, int(self.action.max()) + 1)
         del rec, act, start, byacc

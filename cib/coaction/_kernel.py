@@ -314,24 +314,6 @@ def _nb_records_at(group, time, account, at):  # pragma: no cover - compiled
 
 
 @_jit
-def _nb_by_account_rec(rec, n_accounts):  # pragma: no cover - compiled
-    """:func:`_nb_by_account` of the records' accounts (``rec[:, 1] & 0xFFFFFFFF``)."""
-    n = rec.shape[0]
-    start = np.zeros(n_accounts + 1, np.int64)
-    for p in range(n):
-        start[(rec[p, 1] & _LOW32) + 1] += 1
-    for u in range(n_accounts):
-        start[u + 1] += start[u]
-    nxt = start[:n_accounts].copy()
-    byacc = np.empty(n, np.int64)
-    for p in range(n):
-        u = rec[p, 1] & _LOW32
-        byacc[nxt[u]] = p
-        nxt[u] += 1
-    return start, byacc
-
-
-@_jit
 def _nb_window_start(rec, window, cap, p):  # pragma: no cover - compiled
     """First index of trace ``p``'s window (its earliest partner, or ``p``)."""
     gp = rec[p, 1] >> 32
