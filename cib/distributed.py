@@ -213,10 +213,8 @@ class PartitionedActions:
         """What timing similarity needs of ACTIONS, gathered: the original posts'
         ``account_id``, ``timestamp`` and ``action_type`` (``"post"``), in input order (about
         a fifth of the bytes of all actions' ids and times)."""
-        frames = _gather(self.client, [self.client.submit(_safe, _posts_part, p, pure=False)
-                                       for p in self.parts])
-        frames = [f for f in frames if len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else _posts_part(_empty_actions())
+        return _gather_posts(self.client, [self.client.submit(_safe, _posts_part, p, pure=False)
+                                           for p in self.parts])
 
     def summary(self) -> dict[str, Any]:
         """Rows, and the timestamps' range with the counts before 2000 and more than a day in
@@ -241,6 +239,12 @@ def _empty_actions() -> pd.DataFrame:
     from .schema import empty_actions
 
     return empty_actions()
+
+
+def _gather_posts(client, futures: list) -> pd.DataFrame:
+    """The partitions' posts (futures of :func:`_posts_part`) as one frame, in input order."""
+    frames = [f for f in _gather(client, futures) if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else _posts_part(_empty_actions())
 
 
 def _posts_part(part: pd.DataFrame) -> pd.DataFrame:
@@ -926,6 +930,9 @@ class _Prepared:
     #: the ACTIONS partitions' ``action_id`` columns on the workers, and their rows
     action_stores: list | None = None
     sizes: list | None = None
+    #: the partitions' original posts on the workers (see :meth:`posts`)
+    posts_store: list | None = None
+    _posts: pd.DataFrame | None = None
 
     def code(self, cls) -> tuple[Any, Any]:
         """The repeated objects' traces coded (``cls``: :class:`cib.nullmodel._Coded`) from
@@ -947,6 +954,15 @@ class _Prepared:
             return self.traces if rows is None else \
                 self.traces.take(rows).reset_index(drop=True)
         return coded.trace_rows(rows, self.traces, self.trace_dtypes)
+
+    def posts(self) -> pd.DataFrame:
+        """The original posts (:meth:`PartitionedActions.posts`), gathered from the workers
+        when the timing stage needs them (not beside the edge stage's null runs: ~27 bytes a
+        post), once."""
+        if self._posts is None:
+            self._posts = _gather_posts(self.client, self.posts_store or [])
+            self.posts_store = None
+        return self._posts
 
     def author_of(self, ids: np.ndarray) -> np.ndarray:
         """The account ids of the authors of the posts ``ids`` (None: not in the data), looked
@@ -1141,7 +1157,9 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
                                  text_threshold, remap_f, int(o), pure=False)
                    for p, o in zip(pa_.parts, offsets)]
     action_stores = [client.submit(_action_store, p, pure=False) for p in pa_.parts]
-    posts = pa_.posts()  # timing similarity's input: all that comes of ACTIONS centrally
+    # timing similarity's input (all that comes of ACTIONS centrally), kept on the workers
+    # until the timing stage
+    posts_store = [client.submit(_safe, _posts_part, p, pure=False) for p in pa_.parts]
     n_accounts = pa_.n_accounts()
     store = [client.submit(_text_store, p, pure=False) for p in pa_.parts]
     id_store = [client.submit(_ids_part, p, pure=False) for p in pa_.parts] \
@@ -1149,7 +1167,7 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     n_traces = sum(_gather(client, [client.submit(lambda t: t if isinstance(t, _Failure)
                                                   else len(t), f, pure=False)
                                     for f in part_traces]))
-    distributed_wait(store + id_store + action_stores)
+    distributed_wait(store + id_store + action_stores + posts_store)
     # the full ACTIONS are no longer needed on the workers: their traces, texts and action ids'
     # authors are all that is used from here on
     pa_.parts = []
@@ -1203,13 +1221,14 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     lap("dask_gather")
     prep = _Prepared(empty_traces(), accounts, cand_keys, n_all, client, store, singles,
                      n_traces, by_kind, id_store, len(pa_), n_accounts,
-                     action_stores=action_stores, sizes=list(pa_.sizes))
+                     action_stores=action_stores, sizes=list(pa_.sizes),
+                     posts_store=posts_store)
     if codes is not None:
         prep.codes, prep.trace_dtypes = codes, codes.pop("dtypes")
-    del id_store, codes, action_stores
+    del id_store, codes, action_stores, posts_store
     from .pipeline import detect
 
-    det = detect(posts, _prepared=prep, **params)
+    det = detect(_posts_part(_empty_actions()), _prepared=prep, **params)
     engine = det.manifest.setdefault("engine", {})
     import dask
 

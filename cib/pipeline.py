@@ -595,6 +595,8 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
         candidates["edge_group"] = np.full(len(candidates), -1, dtype=np.int64)
     candidates["significant"] = (candidates["q_value"] <= edge_fdr).to_numpy(dtype=bool)
     lap("edges")
+    if _prepared is not None:  # the dask engine's posts, gathered now (not beside the edges')
+        actions = _prepared.posts()
     if timing:
         t_edges = timing_edges(actions, bin_s=timing_bin, min_common=timing_min_common,
                                fdr=edge_fdr, groups=discover and discovery_runs >= 2,
