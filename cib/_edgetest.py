@@ -397,7 +397,7 @@ def null_edges(rec: np.ndarray, action_sorted: np.ndarray, group_author: np.ndar
     smaller account by one thread, and blocks of accounts are put together in order, so the
     result does not depend on the number of threads. Needs numba."""
     gauth = np.ascontiguousarray(group_author, dtype=np.int64)
-    act = np.ascontiguousarray(action_sorted, dtype=np.int64)
+    act = np.ascontiguousarray(action_sorted, dtype=_int_dtype(action_sorted))
     n_auth = int(gauth.max()) + 1 if gauth.size else 0
     n_act = max(int(n_actions), 1)
     if n_auth + float(n_act) * n_act >= 2.0 ** 62:

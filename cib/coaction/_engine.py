@@ -194,7 +194,7 @@ class CodedTraces:
         self.accounts = pd.Index(np.asarray(accounts, dtype=object))
         # any one-to-one code does (actions are only ever compared for equality); unsorted
         # spares sorting ten million ids
-        self.action = pd.factorize(traces["action_id"])[0].astype(np.int64)
+        self.action = _compact(pd.factorize(traces["action_id"])[0])
         self.time = to_epoch_ns(traces["timestamp"])
         self._finish()
 
@@ -214,7 +214,7 @@ class CodedTraces:
         self.kind_names = np.asarray(kind_names, dtype=object)
         self.account = np.asarray(account, dtype=np.int64)
         self.accounts = pd.Index(np.asarray(accounts, dtype=object))
-        self.action = np.asarray(action, dtype=np.int64)
+        self.action = _compact(np.asarray(action))
         self.time = np.asarray(time, dtype=np.int64)
         if not (len(self.group) == len(self.account) == len(self.action) == len(self.time)):
             raise ValueError("CodedTraces.from_codes: one group, account, action, time per trace")
@@ -276,6 +276,13 @@ class CodedTraces:
         else:
             raise KeyError(f"CodedTraces.trace_column: no column {col!r} in the codes")
         return out if out.dtype == dtype else out.astype(dtype)
+
+
+def _compact(codes: np.ndarray) -> np.ndarray:
+    """Non-negative integer codes in 32 bits when they fit (the action codes: only compared
+    for equality and packed into 64-bit event keys by the kernels), else 64."""
+    small = codes.size == 0 or int(codes.max()) < 2 ** 31
+    return codes.astype(np.int32 if small else np.int64, copy=False)
 
 
 def _take_strings(values, codes: np.ndarray, dtype) -> pd.Series:
