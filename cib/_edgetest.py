@@ -414,7 +414,7 @@ def null_edges(rec: np.ndarray, action_sorted: np.ndarray, group_author: np.ndar
         acc = max(n_accounts, 1)
         # per account: stamps, rows, partners, weights, last groups and ranks fit 32 bits (the
         # records pack groups and accounts in 32 each); the packed sort words need 64
-        i32 = np.int32 if n_groups < 2 ** 31 else np.int64
+        i32 = np.int32 if max(n_groups, acc) < 2 ** 31 else np.int64
         return (np.full(acc, -1, i32), np.zeros(acc, i32), np.zeros(acc, i32),
                 np.zeros(acc, i32), np.zeros(acc, i32), np.zeros(acc, np.int64),
                 np.zeros(acc, i32), pg, rm)

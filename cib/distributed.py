@@ -247,26 +247,28 @@ def _gather_posts(client, futures: list) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else _posts_part(_empty_actions())
 
 
+def _arrow_strings(x):
+    """A Series or frame of strings held as Arrow strings (a quarter to a third of the memory
+    of Python strings), or as it is when Arrow cannot hold them (e.g. a lone surrogate from a
+    JSON escape)."""
+    try:
+        return x.astype("str")
+    except (UnicodeError, ValueError, TypeError):
+        return x
+
+
 def _posts_part(part: pd.DataFrame) -> pd.DataFrame:
     posts = part[np.asarray(part["action_type"].astype(str) == "post", dtype=bool)]
     out = pd.DataFrame({"account_id": posts["account_id"].to_numpy(dtype=object),
                         "timestamp": posts["timestamp"].reset_index(drop=True)})
-    try:  # Arrow strings: about a quarter of the memory of Python strings, centrally
-        out["account_id"] = out["account_id"].astype("str")
-    except (UnicodeError, ValueError, TypeError):  # e.g. a lone surrogate from a JSON escape
-        pass
+    out["account_id"] = _arrow_strings(out["account_id"])
     out["action_type"] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), ["post"])
     return out
 
 
 def _ids_part(part: pd.DataFrame) -> pd.DataFrame:
     """What the authors' lookup needs of a partition (kept on the worker until then)."""
-    out = part[["action_id", "account_id"]].reset_index(drop=True)
-    try:  # Arrow strings: about a quarter of the memory of Python strings
-        out = out.astype("str")
-    except (UnicodeError, ValueError, TypeError):
-        pass
-    return out
+    return _arrow_strings(part[["action_id", "account_id"]].reset_index(drop=True))
 
 
 def _authors_part(ids_part: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -528,11 +530,7 @@ def _trace_actions(part: pd.DataFrame, trace_ids: pd.Series, offset: int) -> np.
 
 def _action_store(part: pd.DataFrame) -> pd.Series:
     """A partition's ``action_id`` column, kept on its worker to look ids up by action code."""
-    ids = part["action_id"].reset_index(drop=True)
-    try:  # Arrow strings: a third of the memory of Python strings
-        return ids.astype("str")
-    except (UnicodeError, ValueError, TypeError):  # e.g. a lone surrogate from a JSON escape
-        return ids.astype(object)
+    return _arrow_strings(part["action_id"].reset_index(drop=True))
 
 
 def _ids_at(store: pd.Series, pos: np.ndarray) -> np.ndarray:
@@ -900,11 +898,8 @@ def _texts_of(part: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
 
 def _text_store(part: pd.DataFrame) -> pd.DataFrame:
     """What the end of the run still needs of a partition: its texts, by action id."""
-    sub = part[part["text"].notna()][["action_id", "text"]].reset_index(drop=True)
-    try:  # Arrow strings: a third of the memory of Python strings
-        return sub.astype("str")
-    except (UnicodeError, ValueError, TypeError):  # e.g. a lone surrogate from a JSON escape
-        return sub
+    return _arrow_strings(part[part["text"].notna()][["action_id", "text"]]
+                          .reset_index(drop=True))
 
 
 @dataclass
