@@ -136,8 +136,11 @@ def run() -> None:
 @click.version_option(__version__, "-V", "--version", prog_name="cib")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Print each stage of a run on stderr as it ends, with its time (and the Dask "
+                   "dashboard's address with --engine dask).")
 @click.pass_context
-def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
+def main(ctx: click.Context, debug: bool, quiet: bool, verbose: bool) -> None:
     """Find coordinated inauthentic behaviour (CIB) in social-media data.
 
     \b
@@ -147,9 +150,41 @@ def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
       cib demo                                # the bundled sample
     """
     ctx.ensure_object(dict)
+    if quiet and verbose:
+        raise click.UsageError("-q/--quiet and -v/--verbose contradict each other; give one")
     ctx.obj["quiet"] = quiet
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if verbose:
+        ctx.call_on_close(_stage_lines(logging.DEBUG if debug else logging.INFO))
+
+
+class _EchoHandler(logging.Handler):
+    """Log records as ``cib HH:MM:SS message`` lines on click's stderr (CliRunner sees them)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+            click.echo(f"cib {stamp} {record.getMessage()}", err=True)
+        except Exception:  # noqa: BLE001 - logging's contract: report, never raise
+            self.handleError(record)
+
+
+def _stage_lines(level: int):
+    """Send the ``cib`` loggers' records of ``level`` and above to stderr, alone (not also
+    through the root logger); returns the function that undoes it."""
+    log = logging.getLogger("cib")
+    saved = log.level, log.propagate
+    handler = _EchoHandler(level)
+    log.addHandler(handler)
+    log.setLevel(level)
+    log.propagate = False
+
+    def undo() -> None:
+        log.removeHandler(handler)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
+    return undo
 
 
 def _detect_options(func):
@@ -282,6 +317,7 @@ def _run_detect(inputs, out, fmt, mapping, on_error, window, kinds, min_weight, 
                                                on_error=on_error, progress=False if quiet else None)
         summary = timestamp_summary(actions)
     stats["read_seconds"] = time.perf_counter() - t0
+    logging.getLogger("cib.stages").info("read done in %.1f s", stats["read_seconds"])
     stats["warnings"] = [*stats.get("warnings", []), *_input_warnings(summary, stats)]
     if not quiet:
         from .io import resolution_warning

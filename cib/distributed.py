@@ -77,6 +77,8 @@ from .errors import CibError, ParameterError
 __all__ = ["detect_dask", "read_partitioned", "PartitionedActions", "local_client",
            "require_dask", "DaskClusterError", "DEFAULT_PARTITION_TRACES"]
 
+_log = logging.getLogger(__name__)
+
 #: Traces per (kind, object) partition when neither ``partitions`` nor ``partition_size`` is given.
 DEFAULT_PARTITION_TRACES = 2_000_000
 #: Rows per input partition when a DataFrame is split (files are one partition each).
@@ -126,6 +128,7 @@ def local_client(scheduler: str | None = None, memory_limit: str | int | None = 
         except (OSError, TimeoutError) as exc:
             raise ParameterError("scheduler", "cib detect", "the address of a running Dask "
                                  f"scheduler ({exc})", scheduler) from None
+        _log.info("Dask scheduler %s, dashboard %s", scheduler, client.dashboard_link)
         try:
             yield client
         finally:
@@ -146,6 +149,11 @@ def local_client(scheduler: str | None = None, memory_limit: str | int | None = 
                                       silence_logs=logging.WARNING) as cluster, \
                 distributed.Client(cluster) as client:
             client.wait_for_workers(n, timeout="60s")  # work starts on every worker
+            import importlib.util
+
+            board = (client.dashboard_link if importlib.util.find_spec("bokeh") else
+                     "none (install bokeh to have one)")
+            _log.info("local Dask cluster of %d workers, dashboard %s", n, board)
             yield client
     finally:
         quiet.setLevel(level)

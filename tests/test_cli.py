@@ -104,6 +104,28 @@ def test_debug_shows_traceback(sim_dir, tmp_path):
     assert res.exit_code != 0 and res.exception is not None
 
 
+def test_verbose_prints_each_stage_on_stderr(tmp_path, sim_dir):
+    import logging
+
+    args = ["detect", str(sim_dir / "actions.csv"), "-o", str(tmp_path / "o"), "--n-null", "20",
+            "--no-discover"]
+    res = run("-v", *args)
+    stages = [line.split()[2] for line in res.stderr.splitlines()
+              if line.startswith("cib ") and " done in " in line]
+    # every stage of the manifest (which sorts them), once, as it ends, on stderr only
+    timings = json.loads((tmp_path / "o" / "manifest.json").read_text())["timings_s"]
+    assert sorted(stages) == sorted(timings) and len(stages) == len(set(stages))
+    assert stages[0] == "read" and stages[-1] == "scoring"
+    assert "done in" not in res.stdout
+    assert logging.getLogger("cib").handlers == []  # undone when the command ends
+    assert logging.getLogger("cib").propagate
+    quiet = run("detect", str(sim_dir / "actions.csv"), "-o", str(tmp_path / "o2"),
+                "--n-null", "20", "--no-discover")
+    assert "done in" not in quiet.stderr  # stage lines only with -v
+    both = CliRunner().invoke(main, ["-q", "-v", *args])
+    assert both.exit_code == 2 and "contradict" in both.output
+
+
 def test_demo_runs_on_bundled_sample(tmp_path):
     res = run("demo", "-o", str(tmp_path / "demo"))
     assert "russian_coord_tweets" in res.output

@@ -193,6 +193,48 @@ def test_cli_files_identical(in_process, actions, tmp_path):
     assert m["rows"]["duplicates_dropped"] == 5
 
 
+def test_cli_scheduler_address(client, actions, tmp_path):
+    """--scheduler connects to a running cluster (the test's, by its address: no fake) and
+    gives the default engine's files; -v prints the dashboard and the distributed stages."""
+    paths = _files(tmp_path, actions)
+    out0, out1 = tmp_path / "o0", tmp_path / "o1"
+    args = ["--n-null", "20", "--fdr-runs", "5", "--no-discover"]
+    r0 = CliRunner().invoke(main, ["-q", "detect", *paths, "-o", str(out0), *args])
+    assert r0.exit_code == 0, r0.output
+    r1 = CliRunner().invoke(main, ["-v", "detect", *paths, "-o", str(out1), *args,
+                                   "--engine", "dask", "--scheduler", client.scheduler.address])
+    assert r1.exit_code == 0, r1.output
+    _same_outputs(out0, out1)
+    assert f"Dask scheduler {client.scheduler.address}, dashboard " in r1.stderr
+    for stage in ("dask_read", "dask_text_groups", "dask_join", "dask_gather", "scoring"):
+        assert f" {stage} done in " in r1.stderr
+    assert client.status == "running"  # cib's own client closed, the cluster left as it was
+    bad = CliRunner().invoke(main, ["detect", *paths, "-o", str(tmp_path / "o2"), "--engine",
+                                    "dask", "--scheduler", client.scheduler.address,
+                                    "--memory-limit", "2G"])
+    assert bad.exit_code == 2 and "--memory-limit" in bad.output
+
+
+def test_local_cluster_logs_its_dashboard(caplog, monkeypatch):
+    import importlib.util
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="cib"):
+        with cd.local_client(n_workers=1, processes=False):
+            pass
+    board = [r.getMessage() for r in caplog.records if "dashboard" in r.getMessage()]
+    if importlib.util.find_spec("bokeh"):  # cib[dask] installs it
+        assert len(board) == 1 and "dashboard http://" in board[0]
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "bokeh" else real(name, *a))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="cib"):
+        with cd.local_client(n_workers=1, processes=False):
+            pass
+    assert any("install bokeh" in r.getMessage() for r in caplog.records)
+
+
 def test_read_partitioned_matches_read_actions(client, actions, tmp_path):
     paths = _files(tmp_path, actions)
     a0, r0, s0 = read_actions(paths, progress=False)
