@@ -6,7 +6,9 @@ process, the workers are children) every 0.2 s and keeps the peak. The data is a
 simulation (``cib simulate --actions N --format parquet``), written first when missing.
 
 When both engines finish, their outputs are compared file by file (manifest without
-``timings_s`` / ``engine``): "identical" in the table.
+``timings_s`` / ``engine``): "identical" in the table. A second table gives, for every run that
+finished, the sizes from its manifest (actions, traces, accounts, candidate edges, flagged
+clusters) and ``cib evaluate OUT TRUTH`` against the simulation's planted groups.
 
 Usage::
 
@@ -133,7 +135,7 @@ def main() -> None:
     ap.add_argument("--detect-options",
                     default="--n-null 20 --fdr-runs 5 --no-discover --memory-budget 8G")
     args = ap.parse_args()
-    rows = []
+    rows, found = [], []
     max_rss = args.max_rss * 1e9 if args.max_rss else None
     for n in [int(x) for x in args.actions.split(",")]:
         data = Path(args.data) / f"sim{n}"
@@ -164,6 +166,8 @@ def main() -> None:
                 stages = ", ".join(f"{k} {v:.0f}s" for k, v in top)
             rows.append((n, engine, r, stages))
             print(rows[-1], flush=True)
+            if r["status"] == "ok":
+                found.append((n, engine, sizes(out, data / "truth.csv")))
         if len(outs) == 2:
             print(n, "outputs:", same_outputs(*outs.values()), flush=True)
     print("\n| actions | run | wall s | peak RSS of the tree GB | of the main process GB | "
@@ -172,6 +176,29 @@ def main() -> None:
     for n, what, r, stages in rows:
         print(f"| {n:,} | {what} | {r['wall_s']:.0f} | {r['peak_gb']:.2f} | "
               f"{r['peak_main_gb']:.2f} | {r['status']} | {r['load1']:.1f} | {stages} |")
+    if found:
+        print("\n| actions | run | actions read | traces | accounts | candidate edges | "
+              "flagged clusters | planted groups found | precision | recall | ARI |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for n, what, z in found:
+            print(f"| {n:,} | {what} | {z['actions']:,} | {z['traces']:,} | {z['accounts']:,} | "
+                  f"{z['candidate_edges']:,} | {z['flagged']:,} | {z['groups']} | "
+                  f"{z['precision']} | {z['recall']} | {z['ari']} |")
+
+
+def sizes(out: Path, truth: Path) -> dict:
+    """The run's sizes from its manifest, and ``cib evaluate`` against the planted groups."""
+    c = json.loads((out / "manifest.json").read_text())["counts"]
+    z = {k: c[k] for k in ("actions", "traces", "accounts", "candidate_edges", "flagged")}
+    z.update(groups="–", precision="–", recall="–", ari="–")
+    if truth.exists():
+        res = subprocess.run([*CIB, "evaluate", str(out), str(truth), "--json"],
+                             capture_output=True, text=True, check=True)
+        e = json.loads(res.stdout)
+        z.update(groups=f"{e['groups_found']} of {e['n_groups']}",
+                 precision=f"{e['precision']:.4f}", recall=f"{e['recall']:.4f}",
+                 ari=f"{e['ari']:.4f}")
+    return z
 
 
 if __name__ == "__main__":
