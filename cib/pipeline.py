@@ -484,6 +484,12 @@ def detect(actions: pd.DataFrame, *, window: float | str = 60, kinds=None, min_w
     -------
     Detection
 
+    Notes
+    -----
+    Each stage is logged at INFO level on the ``cib.stages`` logger as it ends, with its
+    seconds (the same figures as the manifest's ``timings_s``); ``logging.basicConfig()`` and
+    ``logging.getLogger("cib").setLevel("INFO")`` show them, ``cib -v detect`` prints them.
+
     Examples
     --------
     >>> from cib.datasets import simulate

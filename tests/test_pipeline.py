@@ -35,6 +35,19 @@ def test_planted_groups_recovered(sim, det):
     assert scores["groups_found"] == scores["n_groups"]
 
 
+def test_each_stage_logged_as_it_ends(caplog):
+    import logging
+
+    actions, _ = simulate(n_accounts=300, n_groups=2, seed=2)
+    with caplog.at_level(logging.INFO, logger="cib.stages"):
+        det = cib.detect(actions, window="60s", n_null=20)
+    lines = [r.getMessage() for r in caplog.records if r.name == "cib.stages"]
+    timings = det.manifest["timings_s"]
+    assert [line.split()[0] for line in lines] == list(timings)  # in the order they ran
+    for line, (stage, sec) in zip(lines, timings.items()):
+        assert line == f"{stage} done in {sec:.1f} s"
+
+
 def test_output_tables_follow_the_contract(det):
     assert list(det.clusters.columns) == CLUSTER_COLUMNS
     assert list(det.members.columns) == MEMBER_COLUMNS
