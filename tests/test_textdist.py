@@ -76,6 +76,23 @@ def test_split_and_reducers_do_not_matter_on_other_data():
         assert _partitioned(parts, 0.8, n_text, n_red) == reference
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_in_sorted_is_membership(seed):
+    """Exactly the plain binary search of every value (what bucket_records did before), on
+    repeats, values past both ends of the table, an empty table and empty values."""
+    rng = np.random.default_rng(seed)
+    table = np.unique(rng.integers(0, 50, rng.integers(0, 30), dtype=np.uint64))
+    values = rng.integers(0, 60, (rng.integers(0, 40), 16), dtype=np.uint64)
+    values[:, 0] = np.iinfo(np.uint64).max
+    got = T.in_sorted(values, table)
+    want = np.isin(values, table)
+    assert got.shape == values.shape and got.dtype == bool
+    np.testing.assert_array_equal(got, want)
+    if table.size:
+        pos = np.searchsorted(table, values)
+        np.testing.assert_array_equal(got, table[np.minimum(pos, table.size - 1)] == values)
+
+
 def test_shared_keys_and_records():
     assert T.shared_keys(np.array([3, 1], np.uint64), np.array([3, 5], np.uint64)).tolist() == [3]
     assert T.shared_keys().size == 0
