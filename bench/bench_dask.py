@@ -15,6 +15,8 @@ Usage::
     .venv/bin/python bench/bench_dask.py --actions 10000000 --engines pandas,dask
     .venv/bin/python bench/bench_dask.py --actions 100000000 --engines dask --timeout 3600 \\
         --memory-limit 6G --max-rss 20
+    # follow a run already going (its peak from now on, its wall time from its start)
+    .venv/bin/python bench/bench_dask.py --actions 100000000 --engines dask --attach PID
 
 Options passed to every ``cib detect`` run: ``--detect-options`` (default: a lighter null
 model, ``--n-null 20 --fdr-runs 5 --no-discover --memory-budget 8G``, so that a run fits the
@@ -102,6 +104,39 @@ def run(cmd: list[str], timeout: float, log: Path, max_rss: float | None = None)
             "load1": os.getloadavg()[0]}
 
 
+def attach(pid: int, out: Path, max_rss: float | None = None) -> dict:
+    """Sample a ``cib detect`` already running as ``pid`` (started by hand, or by a run of this
+    script that had to be let go) as :func:`run` samples its own, until it ends: the peak RSS
+    from now on, the wall time from the process's start. Its exit status is not ours to see:
+    "ok" when it wrote ``out/manifest.json`` after it started."""
+    ps = psutil.Process(pid)
+    start = ps.create_time()
+    peak = peak_main = 0
+    status = "ended without writing its manifest"
+    while True:
+        try:
+            if ps.status() == psutil.STATUS_ZOMBIE:
+                break
+            rss = tree_rss(ps)
+            peak, peak_main = max(peak, rss), max(peak_main, ps.memory_info().rss)
+            if max_rss and rss > max_rss:
+                kill_tree(ps)
+                status = f"stopped at the RSS limit ({max_rss / 1e9:.0f} GB)"
+                break
+        except psutil.NoSuchProcess:
+            break
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    end = time.time()
+    manifest = out / "manifest.json"
+    if not status.startswith("stopped") and manifest.exists() and \
+            manifest.stat().st_mtime > start:
+        status = "ok"
+    return {"wall_s": end - start, "peak_gb": peak / 1e9, "peak_main_gb": peak_main / 1e9,
+            "status": status, "load1": os.getloadavg()[0]}
+
+
 def same_outputs(a: Path, b: Path) -> str:
     names = sorted(p.name for p in a.iterdir())
     if names != sorted(p.name for p in b.iterdir()):
@@ -134,10 +169,26 @@ def main() -> None:
                     help="extra options of `cib simulate` when the data is written")
     ap.add_argument("--detect-options",
                     default="--n-null 20 --fdr-runs 5 --no-discover --memory-budget 8G")
+    ap.add_argument("--attach", type=int, default=None, metavar="PID",
+                    help="sample the running `cib detect` PID (its output folder is "
+                         "DATA/outN-ENGINE for --actions N, --engines ENGINE) instead of "
+                         "starting one: peak RSS from now on, wall time from its start")
     args = ap.parse_args()
     rows, found = [], []
     max_rss = args.max_rss * 1e9 if args.max_rss else None
-    for n in [int(x) for x in args.actions.split(",")]:
+    if args.attach is not None:
+        n, engine = int(args.actions), args.engines
+        out = Path(args.data) / f"out{n}-{engine}"
+        r = attach(args.attach, out, max_rss)
+        stages = ""
+        if r["status"] == "ok":
+            t = json.loads((out / "manifest.json").read_text()).get("timings_s", {})
+            stages = ", ".join(f"{k} {v:.0f}s" for k, v in sorted(t.items(),
+                                                                   key=lambda kv: -kv[1])[:4])
+            found.append((n, engine, sizes(out, Path(args.data) / f"sim{n}" / "truth.csv")))
+        rows.append((n, f"{engine} (attached)", r, stages))
+        print(rows[-1], flush=True)
+    for n in [int(x) for x in args.actions.split(",")] if args.attach is None else []:
         data = Path(args.data) / f"sim{n}"
         if not (data / "truth.csv").exists():
             r = run([*CIB, "simulate", "--actions", str(n), "--format", "parquet", "-o",
