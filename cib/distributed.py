@@ -496,26 +496,24 @@ def _text_groups_partitioned(client, parts: list, min_text_chars: int,
 
     n = max(len(parts), 1)
     norm = [client.submit(_norm_texts, p, min_text_chars, pure=False) for p in parts]
-    splits = [client.submit(T.split_texts, f, n, pure=False) for f in norm]
-    buckets = [client.submit(T.band_keys, *[client.submit(operator.getitem, s, i, pure=False)
-                                            for s in splits], threshold=threshold, pure=False)
+    splits = _fan_out(client, T.split_texts, norm, n, n)
+    buckets = [client.submit(T.band_keys, *[s[i] for s in splits], threshold=threshold,
+                             pure=False)
                for i in range(n)]
     del norm, splits
-    ks = [client.submit(T.key_split, b, n, pure=False) for b in buckets]
+    ks = _fan_out(client, T.key_split, buckets, n, n)
     shared_parts = client.gather([
-        client.submit(T.shared_keys, *[client.submit(operator.getitem, k, r, pure=False)
-                                       for k in ks], pure=False) for r in range(n)])
+        client.submit(T.shared_keys, *[k[r] for k in ks], pure=False) for r in range(n)])
     del ks
     shared = np.unique(np.concatenate(shared_parts)) if shared_parts else \
         np.zeros(0, np.uint64)
     if shared.size == 0:
         return {}
     shared_f = client.scatter([shared], broadcast=True)[0]
-    recs = [client.submit(T.bucket_records, b, shared_f, n, pure=False) for b in buckets]
+    recs = _fan_out(client, T.bucket_records, buckets, n, shared_f, n)
     del buckets
     pairs = client.gather([
-        client.submit(T.verify_buckets, *[client.submit(operator.getitem, r, i, pure=False)
-                                          for r in recs], threshold=threshold, pure=False)
+        client.submit(T.verify_buckets, *[r[i] for r in recs], threshold=threshold, pure=False)
         for i in range(n)])
     a = np.concatenate([p[0] for p in pairs])
     b = np.concatenate([p[1] for p in pairs])
@@ -868,28 +866,59 @@ def _reduce_pairs(client, buckets: list, accounts, window_ns: int, max_partners:
     block by block, and never held whole."""
     from .coaction._partial import reduce_exact, shared_fingerprints
 
-    get = operator.getitem
-    fps = [client.submit(_pairs_pass1, b, accounts, window_ns, max_partners, n_reducers,
-                         PAIR_BLOCK, pure=False) for b in buckets]
-    shared = [client.submit(shared_fingerprints,
-                            *[client.submit(get, f, r, pure=False) for f in fps], pure=False)
+    fps = _fan_out(client, _pairs_pass1, buckets, n_reducers, accounts, window_ns,
+                   max_partners, n_reducers, PAIR_BLOCK)
+    shared = [client.submit(shared_fingerprints, *[f[r] for f in fps], pure=False)
               for r in range(n_reducers)]
     distributed_wait(shared)
     del fps
-    splits = [client.submit(_pairs_pass2, b, accounts, window_ns, max_partners, min_weight,
-                            n_reducers, PAIR_BLOCK, *shared, pure=False) for b in buckets]
-    sent = [client.submit(get, s, 2, pure=False) for s in splits]
-    reduced = [client.submit(reduce_exact, min_weight,
-                             *[client.submit(get, x, r, pure=False) for x in sent],
-                             pure=False)
+    # each partition's pass 2: (its pairs decided where they are, their count, one piece
+    # per reducer), the pieces taken out one by one as in _fan_out
+    alone_f, sent = [], []
+    for b in buckets:
+        whole = client.submit(_pairs_pass2, b, accounts, window_ns, max_partners, min_weight,
+                              n_reducers, PAIR_BLOCK, *shared, pure=False)
+        sent.append([client.submit(_sent_piece, whole, r, pure=False)
+                     for r in range(n_reducers)])
+        alone_f.append(client.submit(_alone, whole, pure=False))
+        del whole
+    reduced = [client.submit(reduce_exact, min_weight, *[x[r] for x in sent], pure=False)
                for r in range(n_reducers)]
-    alone = client.gather([client.submit(lambda s: (s[0], s[1]), s, pure=False)
-                           for s in splits])
-    del splits, sent
+    alone = client.gather(alone_f)
+    del sent, alone_f
     red = client.gather(reduced)
     keys = [a[0] for a in alone] + [r[0] for r in red]
     cand = np.sort(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
     return cand, int(sum(a[1] for a in alone) + sum(r[1] for r in red))
+
+
+def _sent_piece(split: tuple, r: int):
+    """Reducer ``r``'s piece of a partition's pass 2 (:func:`_pairs_pass2`)."""
+    return split[2][r]
+
+
+def _alone(split: tuple) -> tuple:
+    """A partition's pass 2 without its pieces: the pairs decided where they are, the count."""
+    return split[0], split[1]
+
+
+def _fan_out(client, fn, inputs: list, n: int, *args, **kwargs) -> list[list]:
+    """``fn(x, *args, **kwargs)`` (a list of ``n`` pieces) for every ``x`` of ``inputs``, as
+    ``pieces[source][destination]`` futures: each piece its own key, taken out of its list
+    right after the list is made.
+
+    The ``n`` getitems of a list are submitted with it, so they outrank the next inputs' lists
+    (Dask runs ready tasks by submission order) and each list is let go as soon as it is cut.
+    Submitting all the lists first, then the getitems, let the lists pile up and be spilled to
+    disk whole under a memory limit; each getitem then read its whole list back: ``n`` times
+    the data from disk (at 100M actions, 100 text reducers: two verifications a minute).
+    """
+    out = []
+    for x in inputs:
+        whole = client.submit(fn, x, *args, pure=False, **kwargs)
+        out.append([client.submit(operator.getitem, whole, i, pure=False) for i in range(n)])
+        del whole
+    return out
 
 
 def distributed_wait(futures: list) -> None:
@@ -1177,9 +1206,8 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     n_parts = partitions or max(1, math.ceil(n_traces / (partition_size
                                                          or DEFAULT_PARTITION_TRACES)))
     lap("dask_traces")
-    splits = [client.submit(_split, f, n_parts, pure=False) for f in part_traces]
-    buckets = [client.submit(_bucket, *[client.submit(operator.getitem, s, j, pure=False)
-                                        for s in splits], pure=False)
+    splits = _fan_out(client, _split, part_traces, n_parts, n_parts)
+    buckets = [client.submit(_bucket, *[s[j] for s in splits], pure=False)
                for j in range(n_parts)]
     acc = client.gather([client.submit(_bucket_accounts, b, pure=False) for b in buckets])
     del splits, part_traces  # one copy of the traces (the buckets) from here on
