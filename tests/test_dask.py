@@ -235,6 +235,18 @@ def test_local_cluster_logs_its_dashboard(caplog, monkeypatch):
     assert any("install bokeh" in r.getMessage() for r in caplog.records)
 
 
+def test_fan_out_pieces_by_source_and_destination(client):
+    """pieces[source][destination] is fn(source)[destination], each piece its own future."""
+    def cut(x, n, scale):
+        return [(x, d, scale) for d in range(n)]
+
+    pieces = cd._fan_out(client, cut, ["a", "b", "c"], 4, 4, scale=2)
+    assert [len(p) for p in pieces] == [4, 4, 4]
+    got = [[f.result() for f in p] for p in pieces]
+    assert got == [[(x, d, 2) for d in range(4)] for x in "abc"]
+    assert len({f.key for p in pieces for f in p}) == 12
+
+
 def test_read_partitioned_matches_read_actions(client, actions, tmp_path):
     paths = _files(tmp_path, actions)
     a0, r0, s0 = read_actions(paths, progress=False)
