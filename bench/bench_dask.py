@@ -1,6 +1,7 @@
 """The Dask engine against the default one: time and peak memory of the whole process tree.
 
-Each run is ``cib detect DATA -o OUT [--engine dask ...] OPTIONS`` in a subprocess; a sampler
+Each run is ``cib -v detect DATA -o OUT [--engine dask ...] OPTIONS`` in a subprocess (its
+log, ``DATA/detectN-ENGINE.log``, has a time-stamped line per stage as it ends); a sampler
 adds up the RSS of that process and all its children (the Dask scheduler runs in the cib
 process, the workers are children) every 0.2 s and keeps the peak. The data is a chunked
 simulation (``cib simulate --actions N --format parquet``), written first when missing.
@@ -199,7 +200,7 @@ def main() -> None:
         outs = {}
         for engine in args.engines.split(","):
             out = Path(args.data) / f"out{n}-{engine}"
-            cmd = [*CIB, "-q", "detect", str(data / "actions" / "*.parquet"), "-o", str(out),
+            cmd = [*CIB, "-v", "detect", str(data / "actions" / "*.parquet"), "-o", str(out),
                    *shlex.split(args.detect_options)]
             if engine == "dask":
                 cmd += ["--engine", "dask"]

@@ -30,3 +30,5 @@ def test_bench_dask_runs_both_engines_and_evaluates(tmp_path):
     assert sizes[0][3:] == sizes[1][3:]  # the same sizes and figures from both engines
     assert sizes[0][8].strip() == "4 of 4"  # 2 planted groups per chunk of 10,000
     assert float(sizes[0][9]) == 1.0  # precision
+    log = (tmp_path / "detect20000-dask.log").read_text()  # a line per stage as it ends
+    assert " dask_text_groups done in " in log and " scoring done in " in log
