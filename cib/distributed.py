@@ -1213,10 +1213,10 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     del splits, part_traces  # one copy of the traces (the buckets) from here on
     # the objects acted on once stay on the workers (about half of all traces: they pair with
     # nothing); the rest is what the join and the central process see
-    cut = [client.submit(_bucket_repeated, b, pure=False) for b in buckets]
-    buckets = [client.submit(operator.getitem, c, 0, pure=False) for c in cut]
-    singles = [client.submit(operator.getitem, c, 1, pure=False) for c in cut]
-    per_kind = _gather(client, [client.submit(operator.getitem, c, 2, pure=False) for c in cut])
+    cut = _fan_out(client, _bucket_repeated, buckets, 3)  # (repeated, singles, per kind)
+    buckets = [c[0] for c in cut]
+    singles = [c[1] for c in cut]
+    per_kind = _gather(client, [c[2] for c in cut])
     del cut
     by_kind = pd.concat(per_kind).groupby(level=0).sum() if per_kind else \
         pd.Series([], dtype=np.int64)
