@@ -61,6 +61,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import math
 import operator
@@ -149,8 +150,6 @@ def local_client(scheduler: str | None = None, memory_limit: str | int | None = 
                                       silence_logs=logging.WARNING) as cluster, \
                 distributed.Client(cluster) as client:
             client.wait_for_workers(n, timeout="60s")  # work starts on every worker
-            import importlib.util
-
             board = (client.dashboard_link if importlib.util.find_spec("bokeh") else
                      "none (install bokeh to have one)")
             _log.info("local Dask cluster of %d workers, dashboard %s", n, board)
@@ -845,17 +844,18 @@ def _pairs_pass1(bucket: pd.DataFrame, accounts: pd.Index, window_ns: int,
 
 def _pairs_pass2(bucket: pd.DataFrame, accounts: pd.Index, window_ns: int,
                  max_partners: int | None, min_weight: int, n_reducers: int,
-                 max_pairs: int | None, *shared: np.ndarray) -> tuple[np.ndarray, int, list]:
-    """Pass 2 of a partition, block by block: the candidates it decides alone, how many pairs
-    it decides alone, and per reducer the ``(keys, weights)`` with a shared fingerprint
-    (:func:`cib.coaction._partial.pass2_split`)."""
+                 max_pairs: int | None, *shared: np.ndarray) -> list:
+    """Pass 2 of a partition, block by block: per reducer the ``(keys, weights)`` with a shared
+    fingerprint (:func:`cib.coaction._partial.pass2_split`), then, last, the candidates it
+    decides alone and how many pairs it decides alone (one list, for :func:`_fan_out`)."""
     from .coaction._partial import merge_splits, pass2_split, shared_table
 
     table = shared_table(list(shared))
     splits = [pass2_split(k, w, min_weight, n_reducers, table)
               for k, w in _bucket_pair_blocks(bucket, accounts, window_ns, max_partners,
                                               max_pairs)]
-    return merge_splits(splits, n_reducers)
+    cand, n_alone, pieces = merge_splits(splits, n_reducers)
+    return [*pieces, (cand, n_alone)]
 
 
 def _reduce_pairs(client, buckets: list, accounts, window_ns: int, max_partners: int | None,
@@ -872,34 +872,17 @@ def _reduce_pairs(client, buckets: list, accounts, window_ns: int, max_partners:
               for r in range(n_reducers)]
     distributed_wait(shared)
     del fps
-    # each partition's pass 2: (its pairs decided where they are, their count, one piece
-    # per reducer), the pieces taken out one by one as in _fan_out
-    alone_f, sent = [], []
-    for b in buckets:
-        whole = client.submit(_pairs_pass2, b, accounts, window_ns, max_partners, min_weight,
-                              n_reducers, PAIR_BLOCK, *shared, pure=False)
-        sent.append([client.submit(_sent_piece, whole, r, pure=False)
-                     for r in range(n_reducers)])
-        alone_f.append(client.submit(_alone, whole, pure=False))
-        del whole
+    # per partition: one piece per reducer, then what it decided alone (last)
+    sent = _fan_out(client, _pairs_pass2, buckets, n_reducers + 1, accounts, window_ns,
+                    max_partners, min_weight, n_reducers, PAIR_BLOCK, *shared)
     reduced = [client.submit(reduce_exact, min_weight, *[x[r] for x in sent], pure=False)
                for r in range(n_reducers)]
-    alone = client.gather(alone_f)
-    del sent, alone_f
+    alone = client.gather([x[n_reducers] for x in sent])
+    del sent
     red = client.gather(reduced)
     keys = [a[0] for a in alone] + [r[0] for r in red]
     cand = np.sort(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
     return cand, int(sum(a[1] for a in alone) + sum(r[1] for r in red))
-
-
-def _sent_piece(split: tuple, r: int):
-    """Reducer ``r``'s piece of a partition's pass 2 (:func:`_pairs_pass2`)."""
-    return split[2][r]
-
-
-def _alone(split: tuple) -> tuple:
-    """A partition's pass 2 without its pieces: the pairs decided where they are, the count."""
-    return split[0], split[1]
 
 
 def _fan_out(client, fn, inputs: list, n: int, *args, **kwargs) -> list[list]:
