@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import filecmp
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -246,6 +247,31 @@ def test_fan_out_pieces_by_source_and_destination(client):
     assert got == [[(x, d, 2) for d in range(4)] for x in "abc"]
     assert len({f.key for p in pieces for f in p}) == 12
 
+
+def test_fan_in_reduces_each_destination_and_lets_the_pieces_go(client):
+    """Reducer r gets piece r of every source, in source order; the caller's pieces are gone,
+    so the scheduler frees each piece once its reducer has run."""
+    def cut(x, n):
+        return [f"{x}{d}" for d in range(n)]
+
+    def join(*parts, sep):
+        return sep.join(parts)
+
+    pieces = cd._fan_out(client, cut, ["a", "b", "c"], 2, 2)
+    keys = {f.key for p in pieces for f in p}
+    out = cd._fan_in(client, join, pieces, 2, sep="+")
+    assert pieces == []
+    assert [f.result() for f in out] == ["a0+b0+c0", "a1+b1+c1"]
+
+    def held(dask_scheduler):
+        return [k for k in keys
+                if k in dask_scheduler.tasks and dask_scheduler.tasks[k].who_wants]
+
+    for _ in range(50):  # the client tells the scheduler in batches
+        if not client.run_on_scheduler(held):
+            break
+        time.sleep(0.1)
+    assert client.run_on_scheduler(held) == []
 
 def test_read_partitioned_matches_read_actions(client, actions, tmp_path):
     paths = _files(tmp_path, actions)
