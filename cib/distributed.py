@@ -629,6 +629,20 @@ def _part_traces(part: pd.DataFrame, kinds: list[str], min_text_chars: int, text
     return out
 
 
+def _part_products(part: pd.DataFrame, kinds: list[str], min_text_chars: int, text_match: str,
+                   text_threshold: float, remap: dict[str, str], offset: int,
+                   per_author: bool) -> list:
+    """All that the run keeps of an ACTIONS partition, made from one read of it: its traces
+    (:func:`_part_traces`), action ids (:func:`_action_store`), original posts
+    (:func:`_posts_part`), texts (:func:`_text_store`), distinct accounts and, with
+    ``per_author``, ``action_id, account_id`` (:func:`_ids_part`; else None). A cib error in
+    the traces or the posts is returned in its place."""
+    return [_safe(_part_traces, part, kinds, min_text_chars, text_match, text_threshold, remap,
+                  offset),
+            _action_store(part), _safe(_posts_part, part), _text_store(part),
+            _distinct_accounts(part), _ids_part(part) if per_author else None]
+
+
 def _split(traces: pd.DataFrame, n: int) -> list[pd.DataFrame]:
     """``traces`` cut into ``n`` pieces by a hash of (kind, object_id) (stable across processes
     and runs: :func:`pandas.util.hash_pandas_object`)."""
@@ -1180,17 +1194,26 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     lap("dask_text_groups")
     remap_f = client.scatter([remap], broadcast=True)[0]
     offsets = np.cumsum([0, *pa_.sizes]).astype(np.int64)
-    part_traces = [client.submit(_safe, _part_traces, p, kinds, min_text_chars, text_match,
-                                 text_threshold, remap_f, int(o), pure=False)
-                   for p, o in zip(pa_.parts, offsets)]
-    action_stores = [client.submit(_action_store, p, pure=False) for p in pa_.parts]
-    # timing similarity's input (all that comes of ACTIONS centrally), kept on the workers
-    # until the timing stage
-    posts_store = [client.submit(_safe, _posts_part, p, pure=False) for p in pa_.parts]
-    n_accounts = pa_.n_accounts()
-    store = [client.submit(_text_store, p, pure=False) for p in pa_.parts]
-    id_store = [client.submit(_ids_part, p, pure=False) for p in pa_.parts] \
-        if params.get("per_author", True) else []
+    per_author = params.get("per_author", True)
+    # one task per partition makes all that is kept of it (each partition read once, not once
+    # per product, when the partitions have been spilled to disk); each product is taken out
+    # as soon as it is made (see _fan_out)
+    n_made = 6 if per_author else 5
+    made = []
+    for p, o in zip(pa_.parts, offsets):
+        whole = client.submit(_part_products, p, kinds, min_text_chars, text_match,
+                              text_threshold, remap_f, int(o), per_author, pure=False)
+        made.append([client.submit(operator.getitem, whole, i, pure=False)
+                     for i in range(n_made)])
+        del whole
+    cols = [list(c) for c in zip(*made)] or [[] for _ in range(n_made)]
+    del made
+    part_traces, action_stores, posts_store, store, acc_parts = cols[:5]
+    id_store = cols[5] if per_author else []
+    del cols
+    root = _union_tree(client, acc_parts)
+    n_accounts = int(client.submit(len, root, pure=False).result()) if root else 0
+    del acc_parts, root
     n_traces = sum(_gather(client, [client.submit(lambda t: t if isinstance(t, _Failure)
                                                   else len(t), f, pure=False)
                                     for f in part_traces]))

@@ -117,6 +117,16 @@ def test_min_weight_three(client, actions):
     assert det.manifest["counts"] == ref.manifest["counts"]
 
 
+def test_without_per_author_evidence(client, actions, tmp_path):
+    """per_author=False: the workers keep no (action id, author) table, and the files are
+    those of the default engine with the same option."""
+    ref = detect(actions, per_author=False, **FAST)
+    ref.write(tmp_path / "ref")
+    det = detect(actions, engine="dask", client=client, partitions=3, per_author=False, **FAST)
+    det.write(tmp_path / "dask")
+    _same_outputs(tmp_path / "ref", tmp_path / "dask")
+
+
 def test_near_duplicate_texts_across_partitions(client):
     base = "vote now, the election is rigged! share this before they delete it"
     texts = [base, base.replace("vote", "VOTE"), base + " !!", base.replace("rigged", "rigged!!"),
