@@ -633,12 +633,13 @@ def _part_products(part: pd.DataFrame, kinds: list[str], min_text_chars: int, te
                    text_threshold: float, remap: dict[str, str], offset: int,
                    per_author: bool) -> list:
     """All that the run keeps of an ACTIONS partition, made from one read of it: its traces
-    (:func:`_part_traces`), action ids (:func:`_action_store`), original posts
-    (:func:`_posts_part`), texts (:func:`_text_store`), distinct accounts and, with
+    (:func:`_part_traces`) and their number, action ids (:func:`_action_store`), original
+    posts (:func:`_posts_part`), texts (:func:`_text_store`), distinct accounts and, with
     ``per_author``, ``action_id, account_id`` (:func:`_ids_part`; else None). A cib error in
-    the traces or the posts is returned in its place."""
-    return [_safe(_part_traces, part, kinds, min_text_chars, text_match, text_threshold, remap,
-                  offset),
+    the traces or the posts is returned in its place (and in the number's)."""
+    traces = _safe(_part_traces, part, kinds, min_text_chars, text_match, text_threshold,
+                   remap, offset)
+    return [traces, traces if isinstance(traces, _Failure) else len(traces),
             _action_store(part), _safe(_posts_part, part), _text_store(part),
             _distinct_accounts(part), _ids_part(part) if per_author else None]
 
@@ -1198,7 +1199,7 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     # one task per partition makes all that is kept of it (each partition read once, not once
     # per product, when the partitions have been spilled to disk); each product is taken out
     # as soon as it is made (see _fan_out)
-    n_made = 6 if per_author else 5
+    n_made = 7 if per_author else 6
     made = []
     for p, o in zip(pa_.parts, offsets):
         whole = client.submit(_part_products, p, kinds, min_text_chars, text_match,
@@ -1208,15 +1209,14 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
         del whole
     cols = [list(c) for c in zip(*made)] or [[] for _ in range(n_made)]
     del made
-    part_traces, action_stores, posts_store, store, acc_parts = cols[:5]
-    id_store = cols[5] if per_author else []
+    part_traces, part_sizes, action_stores, posts_store, store, acc_parts = cols[:6]
+    id_store = cols[6] if per_author else []
     del cols
     root = _union_tree(client, acc_parts)
     n_accounts = int(client.submit(len, root, pure=False).result()) if root else 0
     del acc_parts, root
-    n_traces = sum(_gather(client, [client.submit(lambda t: t if isinstance(t, _Failure)
-                                                  else len(t), f, pure=False)
-                                    for f in part_traces]))
+    n_traces = sum(_gather(client, part_sizes))
+    del part_sizes
     distributed_wait(store + id_store + action_stores + posts_store)
     # the full ACTIONS are no longer needed on the workers: their traces, texts and action ids'
     # authors are all that is used from here on
