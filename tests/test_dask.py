@@ -487,3 +487,27 @@ def test_repeated_action_ids_are_an_input_error(client, actions):
     acts = pd.concat([actions, actions.iloc[[7]]], ignore_index=True)
     with pytest.raises(InputError, match=r"1 row\(s\) repeat .*position %d" % len(actions)):
         detect(acts, engine="dask", client=client, partitions=2, **FAST)
+
+
+def test_hashed_account_lookup_is_the_index_lookup():
+    accounts = pd.Index(sorted({f"user{i % 997}" for i in range(3000)} | {"", "é", "a b"}))
+    look = cd._HashedAccounts.of(accounts)
+    assert look is not None and len(look) == len(accounts)
+    some = pd.Index(["é", "user5", "", "user996", "a b"])
+    np.testing.assert_array_equal(look.get_indexer(some), accounts.get_indexer(some))
+    np.testing.assert_array_equal(look.get_indexer(accounts), np.arange(len(accounts)))
+    empty = cd._HashedAccounts.of(pd.Index([], dtype=object))
+    assert len(empty) == 0 and empty.get_indexer(pd.Index(["x"])).tolist() == [-1]
+
+
+def test_account_hash_collision_falls_back_to_the_index(client, actions, reference,
+                                                        monkeypatch):
+    """Two accounts with one hash: the workers are sent the Index itself, and the results
+    are unchanged."""
+    assert cd._HashedAccounts.of(pd.Index(["a", "b"])) is not None
+    monkeypatch.setattr(cd, "_account_hashes",
+                        lambda values: np.zeros(len(values), dtype=np.uint64))
+    assert cd._HashedAccounts.of(pd.Index(["a", "b"])) is None
+    det = detect(actions, engine="dask", client=client, partitions=3, **FAST)
+    for name in ("clusters", "members", "edges", "evidence"):
+        pd.testing.assert_frame_equal(getattr(det, name), getattr(reference[0], name))
