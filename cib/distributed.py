@@ -331,6 +331,18 @@ def _read_one(path: str, display: str, index: int, stem: str, fmt_name: str,
     return good, part.rejects, part.stats
 
 
+def _read_products(path: str, display: str, index: int, stem: str, fmt_name: str,
+                   mapping: dict[str, str]) -> list:
+    """:func:`_read_one` as ``[good, (rows, rejects, stats), hashes]``, so that the rows'
+    number and id hashes need no second read of a spilled file; a cib error comes in the middle
+    item (the others are None)."""
+    got = _safe(_read_one, path, display, index, stem, fmt_name, mapping)
+    if isinstance(got, _Failure):
+        return [None, got, None]
+    good, rejects, stats = got
+    return [good, (len(good), rejects, stats), _good_hashes(good)]
+
+
 def _good_hashes(good: pd.DataFrame) -> np.ndarray:
     return good["_hash"].to_numpy() if len(good) else np.zeros(0, np.uint64)
 
@@ -341,9 +353,10 @@ def _good_repeated(good: pd.DataFrame, repeated: np.ndarray) -> pd.DataFrame:
     return good.iloc[np.flatnonzero(np.isin(good["_hash"].to_numpy(), repeated))]
 
 
-def _good_finish(good: pd.DataFrame, drop_at: np.ndarray) -> tuple[pd.DataFrame, float | None]:
-    """ACTIONS of one file (the rows at ``drop_at`` left out) and the timestamp resolution of
-    the rows kept (None when there are none)."""
+def _good_finish(good: pd.DataFrame, drop_at: np.ndarray
+                 ) -> tuple[pd.DataFrame, float | None, int]:
+    """ACTIONS of one file (the rows at ``drop_at`` left out), the timestamp resolution of
+    the rows kept when some were left out (else None) and the number of rows kept."""
     from .io._read import _finish
     from .io._values import timestamp_resolution
 
@@ -354,7 +367,8 @@ def _good_finish(good: pd.DataFrame, drop_at: np.ndarray) -> tuple[pd.DataFrame,
         drop[drop_at] = True
         ts = good["timestamp"].to_numpy(dtype=np.int64)[~drop]
         res = timestamp_resolution(ts) if ts.size else None
-    return _finish(good.copy(), drop), res
+    part = _finish(good.copy(), drop)
+    return part, res, len(part)
 
 
 def read_partitioned(paths, format: str = "auto", mapping=None, on_error: str = "skip", *,
@@ -391,13 +405,14 @@ def read_partitioned(paths, format: str = "auto", mapping=None, on_error: str = 
     files = _expand(paths)
     displays = [d for _, d in files]
     stems = _stems(displays)
-    reads = [client.submit(_safe, _read_one, str(p), d, i, stems[d], fmt_name, mapping_dict,
-                           pure=False) for i, (p, d) in enumerate(files)]
+    # each file's products taken out of its task at once: a spilled file is read back only by
+    # the tasks that need its rows
+    reads = [_taken(client, client.submit(_read_products, str(p), d, i, stems[d], fmt_name,
+                                          mapping_dict, pure=False), 3)
+             for i, (p, d) in enumerate(files)]
+    goods, hash_f = [r[0] for r in reads], [r[2] for r in reads]
     # the first failing file (in input order) raises, as the default reader does
-    metas = _gather(client, [client.submit(lambda r: r if isinstance(r, _Failure) else
-                                           (len(r[0]), r[1], r[2]), f, pure=False)
-                             for f in reads])
-    goods = [client.submit(operator.getitem, f, 0, pure=False) for f in reads]
+    metas = _gather(client, [r[1] for r in reads])
     del reads
     n_files = len(files)
     if on_error == "fail":  # the default reader stops after the first file with a bad row
@@ -408,7 +423,8 @@ def read_partitioned(paths, format: str = "auto", mapping=None, on_error: str = 
                 g.cancel()
             goods, metas = goods[:n_files], metas[:n_files]
     # duplicates across all files: only the rows whose action id hash repeats come here
-    hashes = client.gather([client.submit(_good_hashes, g, pure=False) for g in goods])
+    hashes = client.gather(hash_f[:n_files])
+    del hash_f
     allh = np.sort(np.concatenate(hashes)) if hashes else np.zeros(0, np.uint64)
     same = allh[1:] == allh[:-1]
     repeated = np.unique(allh[1:][same]) if same.any() else np.zeros(0, np.uint64)
@@ -428,14 +444,16 @@ def read_partitioned(paths, format: str = "auto", mapping=None, on_error: str = 
             cuts = np.cumsum([0] + [len(s) for s in subs])
             drops = [positions[i][drop[cuts[i]:cuts[i + 1]]] for i in range(len(goods))]
     del hashes
-    finished = [client.submit(_good_finish, g, d, pure=False) for g, d in zip(goods, drops)]
-    parts = [client.submit(operator.getitem, f, 0, pure=False) for f in finished]
+    finished = [_taken(client, client.submit(_good_finish, g, d, pure=False), 3)
+                for g, d in zip(goods, drops)]
     del goods
+    parts = [f[0] for f in finished]
     rejects, file_stats = _merge_rejects([m[1] for m in metas], dup_rejects, exact_dups,
                                          [m[2] for m in metas], on_error)
     rejects = _finish_rejects(rejects)
-    results = client.gather([client.submit(operator.getitem, f, 1, pure=False) for f in finished])
-    sizes = client.gather([client.submit(len, p, pure=False) for p in parts])
+    results = client.gather([f[1] for f in finished])
+    sizes = client.gather([f[2] for f in finished])
+    del finished
     if not any(d.size for d in drops):
         kept = [s for s, m in zip(file_stats, metas) if s["rows"] > s["rejected"]]
         resolution = min(s["timestamp_resolution_s"] for s in kept) if kept and sum(sizes) \
@@ -963,12 +981,14 @@ def _fan_out(client, fn, inputs: list, n: int, *args, **kwargs) -> list[list]:
     disk whole under a memory limit; each getitem then read its whole list back: ``n`` times
     the data from disk (at 100M actions, 100 text reducers: two verifications a minute).
     """
-    out = []
-    for x in inputs:
-        whole = client.submit(fn, x, *args, pure=False, **kwargs)
-        out.append([client.submit(operator.getitem, whole, i, pure=False) for i in range(n)])
-        del whole
-    return out
+    return [_taken(client, client.submit(fn, x, *args, pure=False, **kwargs), n)
+            for x in inputs]
+
+
+def _taken(client, whole, n: int) -> list:
+    """The ``n`` items of the future ``whole`` (a list or tuple), each its own future; with
+    ``whole`` no longer held here, it is let go on its worker once they are all taken."""
+    return [client.submit(operator.getitem, whole, i, pure=False) for i in range(n)]
 
 
 def _fan_in(client, fn, pieces: list[list], n: int, **kwargs) -> list:
@@ -1250,13 +1270,10 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     # per product, when the partitions have been spilled to disk); each product is taken out
     # as soon as it is made (see _fan_out)
     n_made = 7 if per_author else 6
-    made = []
-    for p, o in zip(pa_.parts, offsets):
-        whole = client.submit(_part_products, p, kinds, min_text_chars, text_match,
-                              text_threshold, remap_f, int(o), per_author, pure=False)
-        made.append([client.submit(operator.getitem, whole, i, pure=False)
-                     for i in range(n_made)])
-        del whole
+    made = [_taken(client, client.submit(_part_products, p, kinds, min_text_chars, text_match,
+                                         text_threshold, remap_f, int(o), per_author,
+                                         pure=False), n_made)
+            for p, o in zip(pa_.parts, offsets)]
     cols = [list(c) for c in zip(*made)] or [[] for _ in range(n_made)]
     del made
     part_traces, part_sizes, action_stores, posts_store, store, acc_parts = cols[:6]
