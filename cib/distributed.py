@@ -867,11 +867,10 @@ class _HashedAccounts:
     def get_indexer(self, values: pd.Index) -> np.ndarray:
         """The codes of ``values`` (all among the accounts; as :meth:`pandas.Index.get_indexer`
         for those, -1 where a hash is not found)."""
-        h = _account_hashes(values)
-        if not len(self.hashes):
-            return np.full(len(h), -1, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.hashes, h), len(self.hashes) - 1)
-        return np.where(self.hashes[pos] == h, self.codes[pos], -1)
+        from ._lookup import find_sorted
+
+        pos, found = find_sorted(_account_hashes(values), self.hashes)
+        return np.where(found, self.codes[pos] if len(self.codes) else -1, -1)
 
 
 #: How the workers code accounts: the sorted Index of all accounts, or its hashed lookup.
