@@ -786,10 +786,6 @@ def _merge_coded(pieces: list[dict[str, Any]]) -> dict[str, Any] | None:
     return codes
 
 
-def _bucket_accounts(bucket: pd.DataFrame) -> np.ndarray:
-    return pd.unique(bucket["account_id"].to_numpy(dtype=object))
-
-
 def _bucket_repeated(bucket: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """A partition cut into the traces of objects acted on at least twice (what the central
     process codes: :func:`cib.coaction._engine.repeated_object_rows`) and the others (which
@@ -1292,7 +1288,7 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     lap("dask_traces")
     splits = _fan_out(client, _split, part_traces, n_parts, n_parts)
     buckets = _fan_in(client, _bucket, splits, n_parts)
-    acc = _union_tree(client, [client.submit(_bucket_accounts, b, pure=False)
+    acc = _union_tree(client, [client.submit(_distinct_accounts, b, pure=False)
                                for b in buckets])
     del part_traces  # one copy of the traces (the buckets) from here on
     # the objects acted on once stay on the workers (about half of all traces: they pair with
