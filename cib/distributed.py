@@ -74,6 +74,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._frozen import freeze, thaw
 from .errors import CibError, ParameterError
 
 __all__ = ["detect_dask", "read_partitioned", "PartitionedActions", "local_client",
@@ -205,7 +206,9 @@ class PartitionedActions:
     ----------
     client : distributed.Client
     parts : list of Future
-        The partitions (ACTIONS frames), in input order.
+        The partitions, in input order: ACTIONS frames held as Arrow buffers
+        (:class:`cib._frozen.FrozenFrame`, a size that Dask counts right and spills as
+        buffers); :meth:`partition` gives one as a DataFrame.
     sizes : list of int
         Rows per partition.
     """
@@ -217,12 +220,17 @@ class PartitionedActions:
     def __len__(self) -> int:
         return int(sum(self.sizes))
 
+    def partition(self, i: int) -> pd.DataFrame:
+        """Partition ``i`` as an ACTIONS DataFrame, gathered to this process."""
+        return thaw(self.parts[i].result())
+
     def posts(self) -> pd.DataFrame:
         """What timing similarity needs of ACTIONS, gathered: the original posts'
         ``account_id``, ``timestamp`` and ``action_type`` (``"post"``), in input order (about
         a fifth of the bytes of all actions' ids and times)."""
-        return _gather_posts(self.client, [self.client.submit(_safe, _posts_part, p, pure=False)
-                                           for p in self.parts])
+        return _gather_posts(self.client, [
+            self.client.submit(_safe, _thawed, _posts_part, p, _POSTS_COLUMNS, pure=False)
+            for p in self.parts])
 
     def summary(self) -> dict[str, Any]:
         """Rows, and the timestamps' range with the counts before 2000 and more than a day in
@@ -230,15 +238,25 @@ class PartitionedActions:
         from .io import combine_summaries, timestamp_summary
 
         now = pd.Timestamp.now(tz="UTC")
-        parts = _gather(self.client, [self.client.submit(_safe, timestamp_summary, p, now,
-                                                         pure=False) for p in self.parts])
+        parts = _gather(self.client, [
+            self.client.submit(_safe, _thawed, timestamp_summary, p, ["timestamp"], now,
+                               pure=False) for p in self.parts])
         return combine_summaries(parts)
 
     def n_accounts(self) -> int:
         """Distinct ``account_id`` over all partitions (a union tree on the workers)."""
-        level = [self.client.submit(_distinct_accounts, p, pure=False) for p in self.parts]
+        level = [self.client.submit(_thawed, _distinct_accounts, p, ["account_id"], pure=False)
+                 for p in self.parts]
         root = _union_tree(self.client, level)
         return int(self.client.submit(len, root, pure=False).result()) if root else 0
+
+
+def _thawed(fn, part, columns: list[str], *args):
+    """``fn`` of the ``columns`` of the partition ``part`` (thawed, see :mod:`cib._frozen`)."""
+    return fn(thaw(part, columns), *args)
+
+
+_POSTS_COLUMNS = ["account_id", "timestamp", "action_type"]
 
 
 def _empty_actions() -> pd.DataFrame:
@@ -340,26 +358,28 @@ def _read_products(path: str, display: str, index: int, stem: str, fmt_name: str
     if isinstance(got, _Failure):
         return [None, got, None]
     good, rejects, stats = got
-    return [good, (len(good), rejects, stats), _good_hashes(good)]
+    return [freeze(good), (len(good), rejects, stats), _good_hashes(good)]
 
 
 def _good_hashes(good: pd.DataFrame) -> np.ndarray:
     return good["_hash"].to_numpy() if len(good) else np.zeros(0, np.uint64)
 
 
-def _good_repeated(good: pd.DataFrame, repeated: np.ndarray) -> pd.DataFrame:
+def _good_repeated(good, repeated: np.ndarray) -> pd.DataFrame:
+    good = thaw(good)
     if not len(good) or not repeated.size:
         return good.iloc[:0]
     return good.iloc[np.flatnonzero(np.isin(good["_hash"].to_numpy(), repeated))]
 
 
-def _good_finish(good: pd.DataFrame, drop_at: np.ndarray
-                 ) -> tuple[pd.DataFrame, float | None, int]:
-    """ACTIONS of one file (the rows at ``drop_at`` left out), the timestamp resolution of
-    the rows kept when some were left out (else None) and the number of rows kept."""
+def _good_finish(good, drop_at: np.ndarray) -> tuple[Any, float | None, int]:
+    """ACTIONS of one file (the rows at ``drop_at`` left out; frozen), the timestamp
+    resolution of the rows kept when some were left out (else None) and the number of rows
+    kept."""
     from .io._read import _finish
     from .io._values import timestamp_resolution
 
+    good = thaw(good)
     drop = None
     res = None
     if drop_at.size:
@@ -368,7 +388,7 @@ def _good_finish(good: pd.DataFrame, drop_at: np.ndarray
         ts = good["timestamp"].to_numpy(dtype=np.int64)[~drop]
         res = timestamp_resolution(ts) if ts.size else None
     part = _finish(good.copy(), drop)
-    return part, res, len(part)
+    return freeze(part), res, len(part)
 
 
 def read_partitioned(paths, format: str = "auto", mapping=None, on_error: str = "skip", *,
@@ -485,6 +505,7 @@ def _norm_texts(part: pd.DataFrame, min_text_chars: int) -> np.ndarray:
     :func:`cib.text.text_traces`)."""
     from .traces import normalize_text
 
+    part = thaw(part, ["action_type", "text"])
     if part.empty:
         return np.zeros(0, dtype=object)
     mask = (part["action_type"].astype(str).to_numpy() != "repost") & \
@@ -647,7 +668,7 @@ def _part_traces(part: pd.DataFrame, kinds: list[str], min_text_chars: int, text
     return out
 
 
-def _part_products(part: pd.DataFrame, kinds: list[str], min_text_chars: int, text_match: str,
+def _part_products(part, kinds: list[str], min_text_chars: int, text_match: str,
                    text_threshold: float, remap: dict[str, str], offset: int,
                    per_author: bool) -> list:
     """All that the run keeps of an ACTIONS partition, made from one read of it: its traces
@@ -655,6 +676,7 @@ def _part_products(part: pd.DataFrame, kinds: list[str], min_text_chars: int, te
     posts (:func:`_posts_part`), texts (:func:`_text_store`), distinct accounts and, with
     ``per_author``, ``action_id, account_id`` (:func:`_ids_part`; else None). A cib error in
     the traces or the posts is returned in its place (and in the number's)."""
+    part = thaw(part)
     traces = _safe(_part_traces, part, kinds, min_text_chars, text_match, text_threshold,
                    remap, offset)
     return [traces, traces if isinstance(traces, _Failure) else len(traces),
@@ -1236,7 +1258,7 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     elif isinstance(actions, pd.DataFrame):
         n_in = partitions or max(1, math.ceil(len(actions) / DEFAULT_INPUT_ROWS))
         frames = _split_frame(actions, max(1, min(n_in, max(len(actions), 1))))
-        futs = client.scatter(frames)
+        futs = client.scatter([freeze(f) for f in frames])
         pa_ = PartitionedActions(client, futs, [len(f) for f in frames])
         del frames
     else:
