@@ -74,7 +74,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._frozen import freeze, thaw
+from ._frozen import cold, freeze, freeze_tree, thaw, thaw_tree
 from .errors import CibError, ParameterError
 
 __all__ = ["detect_dask", "read_partitioned", "PartitionedActions", "local_client",
@@ -245,8 +245,8 @@ class PartitionedActions:
 
     def n_accounts(self) -> int:
         """Distinct ``account_id`` over all partitions (a union tree on the workers)."""
-        level = [self.client.submit(_thawed, _distinct_accounts, p, ["account_id"], pure=False)
-                 for p in self.parts]
+        level = [self.client.submit(cold, _thawed, _distinct_accounts, p, ["account_id"],
+                                    pure=False) for p in self.parts]
         root = _union_tree(self.client, level)
         return int(self.client.submit(len, root, pure=False).result()) if root else 0
 
@@ -331,7 +331,7 @@ def _union_tree(client, level: list):
     ever whole, and on a worker: the central process receives one array of distinct values,
     not one per partition (at 100M actions, ~10 partitions per account)."""
     while len(level) > 1:
-        level = [client.submit(_union, *level[i:i + 2], pure=False)
+        level = [client.submit(cold, _union, *level[i:i + 2], pure=False)
                  if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
     return level[0] if level else None
 
@@ -543,20 +543,25 @@ def _text_groups_partitioned(client, parts: list, min_text_chars: int,
     from . import _textdist as T
 
     n = max(len(parts), 1)
-    norm = [client.submit(_norm_texts, p, min_text_chars, pure=False) for p in parts]
-    splits = _fan_out(client, T.split_texts, norm, n, n)
+    # the texts wait on the workers as Arrow arrays (cib._frozen.cold): Dask counts an object
+    # array at 8 bytes a text and would spill them too late
+    norm = [client.submit(cold, _norm_texts, p, min_text_chars, pure=False) for p in parts]
+    splits = _fan_out(client, functools.partial(cold, T.split_texts), norm, n, n)
     del norm
-    buckets = _fan_in(client, T.band_keys, splits, n, threshold=threshold)
+    buckets = _fan_in(client, functools.partial(cold, T.band_keys), splits, n, threshold=threshold)
     shared_parts = client.gather(_fan_in(client, T.shared_keys,
-                                         _fan_out(client, T.key_split, buckets, n, n), n))
+                                         _fan_out(client, functools.partial(cold, T.key_split), buckets,
+                                                  n, n), n))
     shared = np.unique(np.concatenate(shared_parts)) if shared_parts else \
         np.zeros(0, np.uint64)
     if shared.size == 0:
         return {}
     shared_f = client.scatter([shared], broadcast=True)[0]
-    recs = _fan_out(client, T.bucket_records, buckets, n, shared_f, n)
+    recs = _fan_out(client, functools.partial(cold, T.bucket_records), buckets, n, shared_f, n)
     del buckets
-    pairs = client.gather(_fan_in(client, T.verify_buckets, recs, n, threshold=threshold))
+    pairs = client.gather(_fan_in(client, functools.partial(cold, T.verify_buckets), recs, n,
+                                  threshold=threshold))
+    pairs = thaw_tree(pairs)
     a = np.concatenate([p[0] for p in pairs])
     b = np.concatenate([p[1] for p in pairs])
     return T.remap_from_pairs(a, b)
@@ -681,7 +686,7 @@ def _part_products(part, kinds: list[str], min_text_chars: int, text_match: str,
                    remap, offset)
     return [traces, traces if isinstance(traces, _Failure) else len(traces),
             _action_store(part), _safe(_posts_part, part), _text_store(part),
-            _distinct_accounts(part), _ids_part(part) if per_author else None]
+            freeze_tree(_distinct_accounts(part)), _ids_part(part) if per_author else None]
 
 
 def _split(traces: pd.DataFrame, n: int) -> list[pd.DataFrame]:
@@ -1310,7 +1315,7 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     lap("dask_traces")
     splits = _fan_out(client, _split, part_traces, n_parts, n_parts)
     buckets = _fan_in(client, _bucket, splits, n_parts)
-    acc = _union_tree(client, [client.submit(_distinct_accounts, b, pure=False)
+    acc = _union_tree(client, [client.submit(cold, _distinct_accounts, b, pure=False)
                                for b in buckets])
     del part_traces  # one copy of the traces (the buckets) from here on
     # the objects acted on once stay on the workers (about half of all traces: they pair with
@@ -1323,7 +1328,7 @@ def _detect_dask(actions, client, partitions, partition_size, params, w, kinds):
     by_kind = pd.concat(per_kind).groupby(level=0).sum() if per_kind else \
         pd.Series([], dtype=np.int64)
     by_kind = by_kind[by_kind > 0].astype(np.int64)
-    accounts = pd.Index(np.sort(acc.result() if acc is not None else
+    accounts = pd.Index(np.sort(thaw_tree(acc.result()) if acc is not None else
                                 np.zeros(0, dtype=object)).astype(object))
     del acc
     lap("dask_shuffle")

@@ -107,3 +107,23 @@ def test_any_object_columns_come_back_exactly(rows, start):
                       "n": np.arange(len(rows))},
                      index=pd.RangeIndex(start, start + len(rows)))
     _same(f, thaw(freeze(f)))
+
+
+def test_object_arrays_in_a_task_result_wait_as_arrow():
+    from cib._frozen import FrozenStrings, cold, freeze_tree, thaw_tree
+
+    texts = np.array(["b", "a", None, "b"], dtype=object)
+    odd = np.array(["a\ud800"], dtype=object)          # no UTF-8: stays an object array
+    tree = freeze_tree([(texts, np.arange(3)), odd, "x"])
+    assert isinstance(tree[0][0], FrozenStrings) and len(tree[0][0]) == 4
+    assert tree[1] is odd and isinstance(tree[0], tuple)
+    back = thaw_tree(tree)
+    assert back[0][0].dtype == object and back[0][0].tolist() == texts.tolist()
+    assert back[0][1].tolist() == [0, 1, 2] and back[2] == "x"
+    # a task of frozen and unfrozen inputs gets object arrays, and its result is frozen
+    got = cold(lambda a, b: np.concatenate([a, b]), tree[0][0], odd)
+    assert isinstance(got, np.ndarray)                 # holds the surrogate: as it is
+    got = cold(lambda a, *, b: np.concatenate([a, b]), tree[0][0], b=tree[0][0])
+    assert isinstance(got, FrozenStrings) and thaw_tree(got).tolist() == texts.tolist() * 2
+    sizeof = pytest.importorskip("dask.sizeof").sizeof
+    assert sizeof(got) >= got.array.nbytes
