@@ -82,6 +82,10 @@ def test_empty_and_duplicate_columns():
     _same(f, thaw(freeze(f)))
     dup = pd.DataFrame([["x", "y"]], columns=["a", "a"])
     assert freeze(dup) is dup
+    # a DataFrame split by position keeps its labels, which may repeat
+    f = pd.DataFrame({"a": pd.Series(["x", "y", "z"], dtype=object), "l": [[], ["q"], []]})
+    f.index = [5, 5, 2]
+    _same(f, thaw(freeze(f)))
 
 
 def test_dask_counts_what_a_frozen_frame_holds():
