@@ -548,7 +548,8 @@ def _text_groups_partitioned(client, parts: list, min_text_chars: int,
     norm = [client.submit(cold, _norm_texts, p, min_text_chars, pure=False) for p in parts]
     splits = _fan_out(client, functools.partial(cold, T.split_texts), norm, n, n)
     del norm
-    buckets = _fan_in(client, functools.partial(cold, T.band_keys), splits, n, threshold=threshold)
+    buckets = _fan_in(client, functools.partial(cold, T.band_keys), splits, n,
+                      threshold=threshold)
     shared_parts = client.gather(_fan_in(client, T.shared_keys,
                                          _fan_out(client, functools.partial(cold, T.key_split), buckets,
                                                   n, n), n))
