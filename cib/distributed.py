@@ -550,9 +550,9 @@ def _text_groups_partitioned(client, parts: list, min_text_chars: int,
     del norm
     buckets = _fan_in(client, functools.partial(cold, T.band_keys), splits, n,
                       threshold=threshold)
+    # key_split reads only the buckets' band keys (numbers): its texts need no thawing
     shared_parts = client.gather(_fan_in(client, T.shared_keys,
-                                         _fan_out(client, functools.partial(cold, T.key_split), buckets,
-                                                  n, n), n))
+                                         _fan_out(client, T.key_split, buckets, n, n), n))
     shared = np.unique(np.concatenate(shared_parts)) if shared_parts else \
         np.zeros(0, np.uint64)
     if shared.size == 0:
